@@ -1,0 +1,63 @@
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, types::Json};
+
+use crate::{
+    backend::{A2AClientQueries, codec::Timestamp, rows::A2AClientRow},
+    model::A2AClientId,
+};
+
+impl A2AClientQueries for Postgres {
+    async fn insert_a2a_client(pool: &PgPool, row: &A2AClientRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO a2a_clients (id, name, api_key_hash, capabilities, rate_limit_per_day,
+                is_active, created_at, last_used, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            row.id as _,
+            row.name,
+            row.api_key_hash,
+            row.capabilities as _,
+            row.rate_limit_per_day,
+            row.is_active,
+            row.created_at as _,
+            row.last_used as _,
+            row.metadata as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_a2a_client_by_id(
+        pool: &PgPool,
+        id: A2AClientId,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM a2a_clients WHERE id = $1"#,
+            id as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_a2a_client_by_key_hash(
+        pool: &PgPool,
+        api_key_hash: &str,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM a2a_clients WHERE api_key_hash = $1"#,
+            api_key_hash
+        )
+        .fetch_optional(pool)
+        .await
+    }
+}

@@ -1,0 +1,116 @@
+use sqlx::{PgPool, Postgres};
+
+use crate::{
+    backend::{
+        ActivityQueries,
+        codec::Timestamp,
+        rows::{ActivityRow, UserStatsRow},
+    },
+    model::{ActivityId, TenantId, UserId},
+};
+
+impl ActivityQueries for Postgres {
+    async fn insert_activity(pool: &PgPool, row: &ActivityRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+                duration, start_date, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            row.id as _,
+            row.tenant_id as _,
+            row.user_id as _,
+            row.name,
+            row.activity_type,
+            row.distance,
+            row.duration,
+            row.start_date as _,
+            row.created_at as _,
+            row.updated_at as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_activity(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        id: ActivityId,
+    ) -> sqlx::Result<Option<ActivityRow>> {
+        sqlx::query_as!(
+            ActivityRow,
+            r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
+                user_id AS "user_id: UserId", name, activity_type, distance, duration,
+                start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
+                updated_at AS "updated_at: Timestamp"
+             FROM activities WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
+            tenant_id as _,
+            id as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_user_activities(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: UserId,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ActivityRow>> {
+        sqlx::query_as!(
+            ActivityRow,
+            r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
+                user_id AS "user_id: UserId", name, activity_type, distance, duration,
+                start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
+                updated_at AS "updated_at: Timestamp"
+             FROM activities
+             WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL
+             ORDER BY start_date DESC, id
+             LIMIT $3"#,
+            tenant_id as _,
+            user_id as _,
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn select_user_stats(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: UserId,
+    ) -> sqlx::Result<UserStatsRow> {
+        sqlx::query_as!(
+            UserStatsRow,
+            r#"SELECT COUNT(*) AS "total_activities!: i64",
+                SUM(distance) AS "total_distance?: f64",
+                SUM(duration)::BIGINT AS "total_time?: i64",
+                AVG(distance) AS "avg_distance?: f64",
+                MIN(start_date) AS "first_activity?: Timestamp",
+                MAX(start_date) AS "last_activity?: Timestamp"
+             FROM activities
+             WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL"#,
+            tenant_id as _,
+            user_id as _
+        )
+        .fetch_one(pool)
+        .await
+    }
+
+    async fn soft_delete_activity(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        id: ActivityId,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE activities SET deleted_at = $3, updated_at = $3
+             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+            tenant_id as _,
+            id as _,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

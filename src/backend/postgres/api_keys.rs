@@ -1,0 +1,71 @@
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, types::Json};
+
+use crate::{
+    backend::{ApiKeyQueries, codec::Timestamp, rows::ApiKeyRow},
+    model::{ApiKeyId, UserId},
+};
+
+impl ApiKeyQueries for Postgres {
+    async fn insert_api_key(pool: &PgPool, row: &ApiKeyRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO api_keys (id, user_id, name, key_hash, key_prefix, tier, scopes,
+                is_active, last_used, usage_count, rate_limit_override, expires_at, created_at,
+                metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            row.id as _,
+            row.user_id as _,
+            row.name,
+            row.key_hash,
+            row.key_prefix,
+            row.tier,
+            row.scopes as _,
+            row.is_active,
+            row.last_used as _,
+            row.usage_count,
+            row.rate_limit_override,
+            row.expires_at as _,
+            row.created_at as _,
+            row.metadata as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_api_key_by_hash(
+        pool: &PgPool,
+        key_hash: &str,
+    ) -> sqlx::Result<Option<ApiKeyRow>> {
+        sqlx::query_as!(
+            ApiKeyRow,
+            r#"SELECT id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, key_hash,
+                key_prefix, tier, scopes AS "scopes: Json<Vec<String>>", is_active,
+                last_used AS "last_used: Timestamp", usage_count, rate_limit_override,
+                expires_at AS "expires_at: Timestamp", created_at AS "created_at: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM api_keys WHERE key_hash = $1"#,
+            key_hash
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_api_keys_by_user(
+        pool: &PgPool,
+        user_id: UserId,
+    ) -> sqlx::Result<Vec<ApiKeyRow>> {
+        sqlx::query_as!(
+            ApiKeyRow,
+            r#"SELECT id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, key_hash,
+                key_prefix, tier, scopes AS "scopes: Json<Vec<String>>", is_active,
+                last_used AS "last_used: Timestamp", usage_count, rate_limit_override,
+                expires_at AS "expires_at: Timestamp", created_at AS "created_at: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"#,
+            user_id as _
+        )
+        .fetch_all(pool)
+        .await
+    }
+}

@@ -1,0 +1,73 @@
+use sqlx::{PgPool, Postgres};
+
+use crate::{
+    backend::{TenantQueries, codec::Timestamp, rows::TenantRow},
+    model::{TenantId, UserId},
+};
+
+impl TenantQueries for Postgres {
+    async fn insert_tenant(pool: &PgPool, row: &TenantRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO tenants (id, name, slug, domain, plan, owner_user_id, is_active,
+                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            row.id as _,
+            row.name,
+            row.slug,
+            row.domain,
+            row.plan,
+            row.owner_user_id as _,
+            row.is_active,
+            row.created_at as _,
+            row.updated_at as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_tenant_by_id(pool: &PgPool, id: TenantId) -> sqlx::Result<Option<TenantRow>> {
+        sqlx::query_as!(
+            TenantRow,
+            r#"SELECT id AS "id: TenantId", name, slug, domain, plan,
+                owner_user_id AS "owner_user_id: UserId", is_active,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
+             FROM tenants WHERE id = $1"#,
+            id as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_tenant_by_slug(pool: &PgPool, slug: &str) -> sqlx::Result<Option<TenantRow>> {
+        sqlx::query_as!(
+            TenantRow,
+            r#"SELECT id AS "id: TenantId", name, slug, domain, plan,
+                owner_user_id AS "owner_user_id: UserId", is_active,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
+             FROM tenants WHERE slug = $1"#,
+            slug
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn update_tenant(pool: &PgPool, row: &TenantRow) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE tenants SET name = $2, slug = $3, domain = $4, plan = $5, owner_user_id = $6,
+                is_active = $7, updated_at = $8
+             WHERE id = $1",
+            row.id as _,
+            row.name,
+            row.slug,
+            row.domain,
+            row.plan,
+            row.owner_user_id as _,
+            row.is_active,
+            row.updated_at as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,64 @@
+use sqlx::{PgPool, Postgres};
+
+use crate::{
+    backend::{TokenQueries, codec::Timestamp, rows::OAuthTokenRow},
+    model::UserId,
+};
+
+impl TokenQueries for Postgres {
+    async fn upsert_oauth_token(pool: &PgPool, row: &OAuthTokenRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token,
+                expires_at, scope, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (user_id, provider) DO UPDATE SET
+                access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+                expires_at = excluded.expires_at, scope = excluded.scope,
+                updated_at = excluded.updated_at",
+            row.user_id as _,
+            row.provider,
+            row.access_token,
+            row.refresh_token,
+            row.expires_at as _,
+            row.scope,
+            row.created_at as _,
+            row.updated_at as _,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_oauth_token(
+        pool: &PgPool,
+        user_id: UserId,
+        provider: &str,
+    ) -> sqlx::Result<Option<OAuthTokenRow>> {
+        sqlx::query_as!(
+            OAuthTokenRow,
+            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token,
+                expires_at AS "expires_at: Timestamp", scope,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
+             FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2"#,
+            user_id as _,
+            provider
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn delete_oauth_token(
+        pool: &PgPool,
+        user_id: UserId,
+        provider: &str,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "DELETE FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
+            user_id as _,
+            provider
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

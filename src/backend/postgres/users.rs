@@ -1,0 +1,84 @@
+use sqlx::{PgPool, Postgres};
+
+use crate::{
+    backend::{UserQueries, codec::Timestamp, rows::UserRow},
+    model::UserId,
+};
+
+impl UserQueries for Postgres {
+    async fn insert_user(pool: &PgPool, row: &UserRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO users (id, email, password_hash, firstname, lastname, status, is_admin,
+                tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at,
+                approved_by, suspended_at, suspended_by, suspension_reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            row.id as _,
+            row.email,
+            row.password_hash,
+            row.firstname,
+            row.lastname,
+            row.status,
+            row.is_admin,
+            row.tier,
+            row.rate_limit_multiplier,
+            row.created_at as _,
+            row.updated_at as _,
+            row.last_active as _,
+            row.approved_at as _,
+            row.approved_by as _,
+            row.suspended_at as _,
+            row.suspended_by as _,
+            row.suspension_reason,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_user_by_id(pool: &PgPool, id: UserId) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT id AS "id: UserId", email, password_hash, firstname, lastname, status,
+                is_admin, tier, rate_limit_multiplier,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp",
+                last_active AS "last_active: Timestamp", approved_at AS "approved_at: Timestamp",
+                approved_by AS "approved_by: UserId", suspended_at AS "suspended_at: Timestamp",
+                suspended_by AS "suspended_by: UserId", suspension_reason
+             FROM users WHERE id = $1"#,
+            id as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_user_by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT id AS "id: UserId", email, password_hash, firstname, lastname, status,
+                is_admin, tier, rate_limit_multiplier,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp",
+                last_active AS "last_active: Timestamp", approved_at AS "approved_at: Timestamp",
+                approved_by AS "approved_by: UserId", suspended_at AS "suspended_at: Timestamp",
+                suspended_by AS "suspended_by: UserId", suspension_reason
+             FROM users WHERE email = $1"#,
+            email
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn update_user_last_active(
+        pool: &PgPool,
+        id: UserId,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET last_active = $2 WHERE id = $1",
+            id as _,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

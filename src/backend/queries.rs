@@ -1,0 +1,170 @@
+//! The statements each backend implements, one function per SQL statement, grouped by area.
+//! These traits are the sealed supertraits of [`Backend`](super::Backend): they live in a
+//! private module, so no other crate can implement or call them.
+//!
+//! Every function runs exactly one statement and returns plain rows: no validation,
+//! encryption or decisions (those are in `Store`).
+
+use std::future::Future;
+
+use sqlx::{Pool, migrate::MigrateError};
+
+use super::{codec::Timestamp, rows::*};
+use crate::{
+    StoreConfig,
+    model::{A2AClientId, ActivityId, TenantId, UserId},
+};
+
+/// Opening a pool and migrating its database.
+pub trait Lifecycle: sqlx::Database {
+    /// Opens a pool with the backend's connection settings.
+    fn connect(config: &StoreConfig) -> impl Future<Output = sqlx::Result<Pool<Self>>> + Send;
+    /// Applies the embedded migrations not yet applied.
+    fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), MigrateError>> + Send;
+}
+
+/// `users`.
+pub trait UserQueries: sqlx::Database {
+    fn insert_user(
+        pool: &Pool<Self>,
+        row: &UserRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_user_by_id(
+        pool: &Pool<Self>,
+        id: UserId,
+    ) -> impl Future<Output = sqlx::Result<Option<UserRow>>> + Send;
+    fn select_user_by_email(
+        pool: &Pool<Self>,
+        email: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<UserRow>>> + Send;
+    /// Returns the number of rows changed.
+    fn update_user_last_active(
+        pool: &Pool<Self>,
+        id: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}
+
+/// `user_oauth_tokens`.
+pub trait TokenQueries: sqlx::Database {
+    /// Inserts, or replaces tokens, expiry, scope and `updated_at` of the existing row.
+    fn upsert_oauth_token(
+        pool: &Pool<Self>,
+        row: &OAuthTokenRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_oauth_token(
+        pool: &Pool<Self>,
+        user_id: UserId,
+        provider: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<OAuthTokenRow>>> + Send;
+    /// Returns the number of rows deleted.
+    fn delete_oauth_token(
+        pool: &Pool<Self>,
+        user_id: UserId,
+        provider: &str,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}
+
+/// `api_keys`.
+pub trait ApiKeyQueries: sqlx::Database {
+    fn insert_api_key(
+        pool: &Pool<Self>,
+        row: &ApiKeyRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_api_key_by_hash(
+        pool: &Pool<Self>,
+        key_hash: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
+    /// Oldest first.
+    fn select_api_keys_by_user(
+        pool: &Pool<Self>,
+        user_id: UserId,
+    ) -> impl Future<Output = sqlx::Result<Vec<ApiKeyRow>>> + Send;
+}
+
+/// `api_key_usage` and `jwt_usage`.
+pub trait UsageQueries: sqlx::Database {
+    fn insert_api_key_usage(
+        pool: &Pool<Self>,
+        row: &ApiKeyUsageRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn insert_jwt_usage(
+        pool: &Pool<Self>,
+        row: &JwtUsageRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// One aggregate over the usage of every API key of the user.
+    fn select_usage_stats(
+        pool: &Pool<Self>,
+        user_id: UserId,
+    ) -> impl Future<Output = sqlx::Result<UsageStatsRow>> + Send;
+}
+
+/// `a2a_clients`.
+pub trait A2AClientQueries: sqlx::Database {
+    fn insert_a2a_client(
+        pool: &Pool<Self>,
+        row: &A2AClientRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_a2a_client_by_id(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+    ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    fn select_a2a_client_by_key_hash(
+        pool: &Pool<Self>,
+        api_key_hash: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+}
+
+/// `tenants`.
+pub trait TenantQueries: sqlx::Database {
+    fn insert_tenant(
+        pool: &Pool<Self>,
+        row: &TenantRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_tenant_by_id(
+        pool: &Pool<Self>,
+        id: TenantId,
+    ) -> impl Future<Output = sqlx::Result<Option<TenantRow>>> + Send;
+    fn select_tenant_by_slug(
+        pool: &Pool<Self>,
+        slug: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<TenantRow>>> + Send;
+    /// Writes every column but `id` and `created_at`; returns the number of rows changed.
+    fn update_tenant(
+        pool: &Pool<Self>,
+        row: &TenantRow,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}
+
+/// `activities`, always filtered by tenant; soft-deleted rows are never returned.
+pub trait ActivityQueries: sqlx::Database {
+    fn insert_activity(
+        pool: &Pool<Self>,
+        row: &ActivityRow,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn select_activity(
+        pool: &Pool<Self>,
+        tenant_id: TenantId,
+        id: ActivityId,
+    ) -> impl Future<Output = sqlx::Result<Option<ActivityRow>>> + Send;
+    /// Newest `start_date` first, at most `limit` rows.
+    fn select_user_activities(
+        pool: &Pool<Self>,
+        tenant_id: TenantId,
+        user_id: UserId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<ActivityRow>>> + Send;
+    /// One aggregate over the user's activities in the tenant.
+    fn select_user_stats(
+        pool: &Pool<Self>,
+        tenant_id: TenantId,
+        user_id: UserId,
+    ) -> impl Future<Output = sqlx::Result<UserStatsRow>> + Send;
+    /// Sets `deleted_at`; returns the number of rows changed (0 if absent or already deleted).
+    fn soft_delete_activity(
+        pool: &Pool<Self>,
+        tenant_id: TenantId,
+        id: ActivityId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}

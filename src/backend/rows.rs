@@ -1,0 +1,158 @@
+//! Rows as both backends read and write them: the model types in storage form (enums as
+//! text, timestamps as [`Timestamp`], secrets encrypted, JSON wrapped). `Store` converts
+//! between these and the public models; backends only move them in and out of SQL.
+
+use serde_json::Value;
+use sqlx::types::Json;
+
+use super::codec::Timestamp;
+use crate::model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
+
+/// A `users` row.
+#[derive(Debug)]
+pub struct UserRow {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub status: String,
+    pub is_admin: bool,
+    pub tier: String,
+    pub rate_limit_multiplier: f64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_active: Timestamp,
+    pub approved_at: Option<Timestamp>,
+    pub approved_by: Option<UserId>,
+    pub suspended_at: Option<Timestamp>,
+    pub suspended_by: Option<UserId>,
+    pub suspension_reason: Option<String>,
+}
+
+/// A `user_oauth_tokens` row; the tokens are ciphertexts.
+#[derive(Debug)]
+pub struct OAuthTokenRow {
+    pub user_id: UserId,
+    pub provider: String,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub expires_at: Option<Timestamp>,
+    pub scope: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An `api_keys` row.
+#[derive(Debug)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub name: String,
+    pub key_hash: String,
+    pub key_prefix: String,
+    pub tier: String,
+    pub scopes: Json<Vec<String>>,
+    pub is_active: bool,
+    pub last_used: Option<Timestamp>,
+    pub usage_count: i64,
+    pub rate_limit_override: Option<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub metadata: Json<Value>,
+}
+
+/// An `api_key_usage` row (without its generated id).
+#[derive(Debug)]
+pub struct ApiKeyUsageRow {
+    pub api_key_id: ApiKeyId,
+    pub timestamp: Timestamp,
+    pub endpoint: String,
+    pub method: String,
+    pub status_code: i64,
+    pub response_time_ms: Option<i64>,
+    pub request_size_bytes: Option<i64>,
+    pub response_size_bytes: Option<i64>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// A `jwt_usage` row (without its generated id).
+#[derive(Debug)]
+pub struct JwtUsageRow {
+    pub user_id: UserId,
+    pub timestamp: Timestamp,
+    pub endpoint: String,
+    pub method: String,
+    pub status_code: i64,
+    pub response_time_ms: Option<i64>,
+    pub request_size_bytes: Option<i64>,
+    pub response_size_bytes: Option<i64>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The aggregate over a user's `api_key_usage` rows.
+#[derive(Debug)]
+pub struct UsageStatsRow {
+    pub total_requests: i64,
+    pub successful_requests: i64,
+    pub average_response_time_ms: Option<f64>,
+    pub first_request: Option<Timestamp>,
+    pub last_request: Option<Timestamp>,
+}
+
+/// An `a2a_clients` row.
+#[derive(Debug)]
+pub struct A2AClientRow {
+    pub id: A2AClientId,
+    pub name: String,
+    pub api_key_hash: String,
+    pub capabilities: Json<Vec<String>>,
+    pub rate_limit_per_day: i64,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub last_used: Option<Timestamp>,
+    pub metadata: Json<Value>,
+}
+
+/// A `tenants` row.
+#[derive(Debug)]
+pub struct TenantRow {
+    pub id: TenantId,
+    pub name: String,
+    pub slug: String,
+    pub domain: Option<String>,
+    pub plan: String,
+    pub owner_user_id: UserId,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An `activities` row that is not soft-deleted.
+#[derive(Debug)]
+pub struct ActivityRow {
+    pub id: ActivityId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub name: String,
+    pub activity_type: String,
+    pub distance: f64,
+    pub duration: i64,
+    pub start_date: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The aggregate over a user's activities in one tenant.
+#[derive(Debug)]
+pub struct UserStatsRow {
+    pub total_activities: i64,
+    pub total_distance: Option<f64>,
+    pub total_time: Option<i64>,
+    pub avg_distance: Option<f64>,
+    pub first_activity: Option<Timestamp>,
+    pub last_activity: Option<Timestamp>,
+}

@@ -1,0 +1,63 @@
+use serde_json::Value;
+use sqlx::{Sqlite, SqlitePool, types::Json};
+
+use crate::{
+    backend::{A2AClientQueries, codec::Timestamp, rows::A2AClientRow},
+    model::A2AClientId,
+};
+
+impl A2AClientQueries for Sqlite {
+    async fn insert_a2a_client(pool: &SqlitePool, row: &A2AClientRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO a2a_clients (id, name, api_key_hash, capabilities, rate_limit_per_day,
+                is_active, created_at, last_used, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            row.id,
+            row.name,
+            row.api_key_hash,
+            row.capabilities,
+            row.rate_limit_per_day,
+            row.is_active,
+            row.created_at,
+            row.last_used,
+            row.metadata,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_a2a_client_by_id(
+        pool: &SqlitePool,
+        id: A2AClientId,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM a2a_clients WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_a2a_client_by_key_hash(
+        pool: &SqlitePool,
+        api_key_hash: &str,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>"
+             FROM a2a_clients WHERE api_key_hash = ?1"#,
+            api_key_hash
+        )
+        .fetch_optional(pool)
+        .await
+    }
+}

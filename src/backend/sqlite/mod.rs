@@ -1,0 +1,18 @@
+//! The SQLite backend: an embedded database file in WAL mode. One file per area holds that
+//! area's statements.
+
+mod a2a_clients;
+mod activities;
+mod api_keys;
+mod backup;
+mod lifecycle;
+mod tenants;
+mod tokens;
+mod usage;
+mod users;
+
+pub(crate) use backup::vacuum_into;
+
+impl super::Backend for sqlx::Sqlite {
+    const INFO: &'static str = "SQLite (embedded, WAL journal)";
+}

@@ -1,0 +1,73 @@
+use sqlx::{Sqlite, SqlitePool};
+
+use crate::{
+    backend::{
+        UsageQueries,
+        codec::Timestamp,
+        rows::{ApiKeyUsageRow, JwtUsageRow, UsageStatsRow},
+    },
+    model::UserId,
+};
+
+impl UsageQueries for Sqlite {
+    async fn insert_api_key_usage(pool: &SqlitePool, row: &ApiKeyUsageRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent, error_message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            row.api_key_id,
+            row.timestamp,
+            row.endpoint,
+            row.method,
+            row.status_code,
+            row.response_time_ms,
+            row.request_size_bytes,
+            row.response_size_bytes,
+            row.ip_address,
+            row.user_agent,
+            row.error_message,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_jwt_usage(pool: &SqlitePool, row: &JwtUsageRow) -> sqlx::Result<()> {
+        sqlx::query!(
+            "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            row.user_id,
+            row.timestamp,
+            row.endpoint,
+            row.method,
+            row.status_code,
+            row.response_time_ms,
+            row.request_size_bytes,
+            row.response_size_bytes,
+            row.ip_address,
+            row.user_agent,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn select_usage_stats(pool: &SqlitePool, user_id: UserId) -> sqlx::Result<UsageStatsRow> {
+        sqlx::query_as!(
+            UsageStatsRow,
+            r#"SELECT COUNT(*) AS "total_requests!: i64",
+                COUNT(*) FILTER (WHERE u.status_code < 400) AS "successful_requests!: i64",
+                AVG(u.response_time_ms) AS "average_response_time_ms?: f64",
+                MIN(u.timestamp) AS "first_request?: Timestamp",
+                MAX(u.timestamp) AS "last_request?: Timestamp"
+             FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id
+             WHERE k.user_id = ?1"#,
+            user_id
+        )
+        .fetch_one(pool)
+        .await
+    }
+}

@@ -1,0 +1,155 @@
+//! Connection settings, from code or from the environment.
+
+use std::{env, path::PathBuf, time::Duration};
+
+use sqlx::pool::PoolOptions;
+
+use crate::{Backend, EncryptionKey, Error, Result};
+
+/// The database URL used when `DATABASE_URL` is not set: an embedded SQLite file.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:./data/pierre.db";
+/// The key file used when `DATABASE_ENCRYPTION_KEY_PATH` is not set.
+pub const DEFAULT_KEY_PATH: &str = "./data/encryption.key";
+
+/// Everything [`Store::connect`](crate::Store::connect) needs.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `sqlite:...` or `postgres://...`; must match the store's backend.
+    pub database_url: String,
+    /// The key that encrypts OAuth tokens.
+    pub encryption_key: EncryptionKey,
+    /// Most connections the pool opens (`DATABASE_MAX_CONNECTIONS`, default 10).
+    pub max_connections: u32,
+    /// Connections the pool keeps open when idle (`DATABASE_MIN_CONNECTIONS`, default 0).
+    pub min_connections: u32,
+    /// How long a call waits for a free connection before failing
+    /// (`DATABASE_ACQUIRE_TIMEOUT`, seconds, default 30).
+    pub acquire_timeout: Duration,
+    /// How long an unused connection stays open (`DATABASE_IDLE_TIMEOUT`, seconds, default
+    /// 600; 0 means forever).
+    pub idle_timeout: Option<Duration>,
+    /// How long any connection lives before it is replaced (`DATABASE_MAX_LIFETIME`,
+    /// seconds, default 1800; 0 means forever).
+    pub max_lifetime: Option<Duration>,
+}
+
+impl StoreConfig {
+    /// Settings for `database_url` and `encryption_key`, with default pool settings.
+    pub fn new(database_url: impl Into<String>, encryption_key: EncryptionKey) -> Self {
+        Self {
+            database_url: database_url.into(),
+            encryption_key,
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+        }
+    }
+
+    /// Settings from the environment: `DATABASE_URL` (default
+    /// [`DEFAULT_DATABASE_URL`]), `DATABASE_ENCRYPTION_KEY_PATH` (default
+    /// [`DEFAULT_KEY_PATH`]; the key file is created if missing, see
+    /// [`EncryptionKey::load_or_create`]), and the pool variables named on the fields.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed number or inconsistent pool bounds;
+    /// [`Error::Io`] / [`Error::Config`] from the key file.
+    pub fn from_env() -> Result<Self> {
+        let url = env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+        let key_path = env::var_os("DATABASE_ENCRYPTION_KEY_PATH")
+            .map_or_else(|| PathBuf::from(DEFAULT_KEY_PATH), PathBuf::from);
+        let mut config = Self::new(url, EncryptionKey::load_or_create(&key_path)?);
+        if let Some(n) = env_number("DATABASE_MAX_CONNECTIONS")? {
+            config.max_connections = u32::try_from(n)
+                .map_err(|_| Error::Config("DATABASE_MAX_CONNECTIONS is too large".into()))?;
+        }
+        if let Some(n) = env_number("DATABASE_MIN_CONNECTIONS")? {
+            config.min_connections = u32::try_from(n)
+                .map_err(|_| Error::Config("DATABASE_MIN_CONNECTIONS is too large".into()))?;
+        }
+        if let Some(secs) = env_number("DATABASE_ACQUIRE_TIMEOUT")? {
+            config.acquire_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = env_number("DATABASE_IDLE_TIMEOUT")? {
+            config.idle_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        if let Some(secs) = env_number("DATABASE_MAX_LIFETIME")? {
+            config.max_lifetime = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the pool bounds.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.max_connections == 0 {
+            return Err(Error::Config("max_connections must be at least 1".into()));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(Error::Config(format!(
+                "min_connections ({}) exceeds max_connections ({})",
+                self.min_connections, self.max_connections
+            )));
+        }
+        Ok(())
+    }
+
+    /// Pool options for any backend, from these settings.
+    pub(crate) fn pool_options<DB: sqlx::Database>(&self) -> PoolOptions<DB> {
+        PoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+            .max_lifetime(self.max_lifetime)
+    }
+}
+
+fn env_number(name: &str) -> Result<Option<u64>> {
+    match env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::Config(format!("{name} must be a whole number, got {value:?}"))),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(_)) => Err(Error::Config(format!("{name} is not UTF-8"))),
+    }
+}
+
+/// Refuses a URL that `B` cannot open, naming the backend the URL is for when it is another
+/// supported one.
+pub(crate) fn check_scheme<B: Backend>(url: &str) -> Result<()> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    let accepts = |schemes: &[&str]| schemes.contains(&scheme);
+    let expected = format!(
+        "a URL starting with {}",
+        B::URL_SCHEMES
+            .iter()
+            .map(|s| format!("{s}:"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    );
+    if accepts(B::URL_SCHEMES) {
+        return Ok(());
+    }
+    let other = if accepts(<sqlx::Sqlite as sqlx::Database>::URL_SCHEMES) {
+        Some((<sqlx::Sqlite as sqlx::Database>::NAME, "Store<Sqlite>"))
+    } else if accepts(<sqlx::Postgres as sqlx::Database>::URL_SCHEMES) {
+        Some((<sqlx::Postgres as sqlx::Database>::NAME, "Store<Postgres>"))
+    } else {
+        None
+    };
+    Err(Error::Config(match other {
+        Some((other_name, other_store)) => format!(
+            "the database URL is for {other_name} but this store is the {} backend: \
+             use {other_store} for a {other_name} URL, or give this store {expected}",
+            B::NAME
+        ),
+        None => format!(
+            "unsupported database URL scheme {scheme:?}: a {} store needs {expected}",
+            B::NAME
+        ),
+    }))
+}

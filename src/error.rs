@@ -1,0 +1,127 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+/// Shorthand for `Result<T, pierre_store::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a caller can act on. No variant ever carries a secret (key
+/// material, token, password hash) in its message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The row to update, or a row the write refers to, does not exist.
+    #[error("{entity} not found{}", if .id.is_empty() { String::new() } else { format!(": {}", .id) })]
+    NotFound {
+        /// What was looked for (`"user"`, `"tenant"`, ...).
+        entity: &'static str,
+        /// Its id or key, when known (empty otherwise).
+        id: String,
+    },
+
+    /// The write would break a uniqueness rule: duplicate email, tenant slug or domain,
+    /// API key hash or A2A client key hash.
+    #[error("{entity} conflicts with an existing one ({constraint})")]
+    Conflict {
+        /// What was written (`"user"`, `"tenant"`, ...).
+        entity: &'static str,
+        /// The database's name for the broken rule (e.g. `users_email_key` or
+        /// `users.email`).
+        constraint: String,
+    },
+
+    /// A value the caller passed breaks a rule; nothing was written.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The offending field.
+        field: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A stored secret could not be decrypted: wrong key, truncated or tampered data, or a
+    /// ciphertext moved to another row or column.
+    #[error("cannot decrypt {what}: wrong key or corrupted data")]
+    Decryption {
+        /// Which value (e.g. `"access_token"`).
+        what: &'static str,
+    },
+
+    /// The configuration is unusable: bad or mismatched URL scheme, malformed environment
+    /// variable, bad key file.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// Reading or writing a file (key file, backup) failed.
+    #[error("cannot access {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored value is not one this build understands (e.g. an unknown enum value
+    /// written by a newer version).
+    #[error("stored {field} is invalid: {reason}")]
+    CorruptData {
+        /// The column.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Applying the schema migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
+    /// Any other database error (connection lost, timeout, ...).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`] for `field`.
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps the error of a write to `entity`: unique violations become
+    /// [`Error::Conflict`], foreign-key violations [`Error::NotFound`] of `referenced`.
+    pub(crate) fn on_write(
+        entity: &'static str,
+        referenced: &'static str,
+    ) -> impl Fn(sqlx::Error) -> Self {
+        move |error| {
+            if let sqlx::Error::Database(db) = &error {
+                match db.kind() {
+                    sqlx::error::ErrorKind::UniqueViolation => {
+                        let constraint = db.constraint().map_or_else(
+                            || {
+                                let message = db.message();
+                                message
+                                    .strip_prefix("UNIQUE constraint failed: ")
+                                    .unwrap_or(message)
+                                    .to_owned()
+                            },
+                            str::to_owned,
+                        );
+                        return Self::Conflict { entity, constraint };
+                    }
+                    sqlx::error::ErrorKind::ForeignKeyViolation => {
+                        return Self::NotFound {
+                            entity: referenced,
+                            id: String::new(),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            Self::Database(error)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Plain data: what callers store and get back. No I/O here.
+
+mod a2a;
+mod activity;
+mod api_key;
+mod enums;
+mod ids;
+mod oauth;
+mod tenant;
+mod usage;
+mod user;
+
+pub use a2a::A2AClient;
+pub use activity::{Activity, UserStats};
+pub use api_key::ApiKey;
+pub use enums::{ApiKeyTier, OAuthProvider, TenantPlan, UserStatus, UserTier};
+pub use ids::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
+pub use oauth::OAuthToken;
+pub use tenant::Tenant;
+pub use usage::{ApiKeyUsage, ApiKeyUsageStats, JwtUsage};
+pub use user::User;

@@ -1,0 +1,98 @@
+use sqlx::types::Json;
+
+use crate::{
+    ApiKey, ApiKeyId, Backend, Error, Result, Store, UserId,
+    backend::{codec::Timestamp, rows::ApiKeyRow},
+    validate,
+};
+
+use super::convert::stored_enum;
+
+impl<B: Backend> Store<B> {
+    /// Stores `key` as given. Returns `key.id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty or over-long name, hash, prefix or scope, or a
+    /// negative counter; [`Error::Conflict`] when the hash or id is taken;
+    /// [`Error::NotFound`] when the user does not exist.
+    pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
+        let row = api_key_row(key)?;
+        B::insert_api_key(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("api key", "user"))?;
+        Ok(key.id)
+    }
+
+    /// The key with this hash, active or not, expired or not: the caller decides.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
+    pub async fn get_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        B::select_api_key_by_hash(&self.pool, key_hash)
+            .await?
+            .map(api_key_from_row)
+            .transpose()
+    }
+
+    /// Every key of the user, inactive ones included, oldest first.
+    ///
+    /// # Errors
+    /// As [`Store::get_api_key_by_hash`].
+    pub async fn get_api_keys_for_user(&self, user: UserId) -> Result<Vec<ApiKey>> {
+        B::select_api_keys_by_user(&self.pool, user)
+            .await?
+            .into_iter()
+            .map(api_key_from_row)
+            .collect()
+    }
+}
+
+fn api_key_row(key: &ApiKey) -> Result<ApiKeyRow> {
+    validate::name("name", &key.name)?;
+    validate::required("key_hash", &key.key_hash, validate::MAX_NAME_LEN)?;
+    validate::required("key_prefix", &key.key_prefix, validate::MAX_NAME_LEN)?;
+    validate::labels("scopes", &key.scopes)?;
+    validate::non_negative_i64("usage_count", key.usage_count)?;
+    if let Some(limit) = key.rate_limit_override {
+        validate::non_negative_i64("rate_limit_override", limit)?;
+    }
+    validate::json("metadata", &key.metadata)?;
+    validate::opt_timestamp("last_used", key.last_used)?;
+    validate::opt_timestamp("expires_at", key.expires_at)?;
+    validate::timestamp("created_at", key.created_at)?;
+    Ok(ApiKeyRow {
+        id: key.id,
+        user_id: key.user_id,
+        name: key.name.clone(),
+        key_hash: key.key_hash.clone(),
+        key_prefix: key.key_prefix.clone(),
+        tier: key.tier.as_str().to_owned(),
+        scopes: Json(key.scopes.clone()),
+        is_active: key.is_active,
+        last_used: key.last_used.map(Timestamp::from),
+        usage_count: key.usage_count,
+        rate_limit_override: key.rate_limit_override,
+        expires_at: key.expires_at.map(Timestamp::from),
+        created_at: key.created_at.into(),
+        metadata: Json(key.metadata.clone()),
+    })
+}
+
+fn api_key_from_row(row: ApiKeyRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.id,
+        user_id: row.user_id,
+        name: row.name,
+        key_hash: row.key_hash,
+        key_prefix: row.key_prefix,
+        tier: stored_enum("tier", &row.tier)?,
+        scopes: row.scopes.0,
+        is_active: row.is_active,
+        last_used: row.last_used.map(Into::into),
+        usage_count: row.usage_count,
+        rate_limit_override: row.rate_limit_override,
+        expires_at: row.expires_at.map(Into::into),
+        created_at: row.created_at.into(),
+        metadata: row.metadata.0,
+    })
+}

@@ -1,0 +1,131 @@
+use time::OffsetDateTime;
+
+use crate::{
+    Backend, Error, OAuthProvider, OAuthToken, Result, Store, UserId,
+    backend::{codec::Timestamp, rows::OAuthTokenRow},
+    clock, validate,
+};
+
+/// The associated data of an encrypted token column: binds the ciphertext to its row and
+/// column, so a value copied to another user, provider or column does not decrypt.
+fn aad(user: UserId, provider: OAuthProvider, column: &str) -> Vec<u8> {
+    format!("pierre-store/user_oauth_tokens/{user}/{provider}/{column}").into_bytes()
+}
+
+impl<B: Backend> Store<B> {
+    /// Stores the user's token at `provider`, replacing any previous one. The access and
+    /// refresh tokens are encrypted before they leave this process.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty access token or an oversized field;
+    /// [`Error::NotFound`] when the user does not exist.
+    pub async fn upsert_oauth_token(
+        &self,
+        user: UserId,
+        provider: OAuthProvider,
+        token: &OAuthToken,
+    ) -> Result<()> {
+        validate::required("access_token", &token.access_token, validate::MAX_TOKEN_LEN)?;
+        validate::opt_text(
+            "refresh_token",
+            token.refresh_token.as_deref(),
+            validate::MAX_TOKEN_LEN,
+        )?;
+        validate::opt_text("scope", token.scope.as_deref(), validate::MAX_TEXT_LEN)?;
+        validate::opt_timestamp("expires_at", token.expires_at)?;
+        let now = Timestamp::from(clock::now());
+        let row = OAuthTokenRow {
+            user_id: user,
+            provider: provider.as_str().to_owned(),
+            access_token: self
+                .cipher
+                .encrypt(&token.access_token, &aad(user, provider, "access_token")),
+            refresh_token: token.refresh_token.as_deref().map(|t| {
+                self.cipher
+                    .encrypt(t, &aad(user, provider, "refresh_token"))
+            }),
+            expires_at: token.expires_at.map(Timestamp::from),
+            scope: token.scope.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        B::upsert_oauth_token(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("oauth token", "user"))
+    }
+
+    /// The user's token at `provider`, decrypted, if any.
+    ///
+    /// # Errors
+    /// [`Error::Decryption`] when the stored token does not open with this store's key (wrong
+    /// key, tampering, or a ciphertext moved from another row or column).
+    pub async fn get_oauth_token(
+        &self,
+        user: UserId,
+        provider: OAuthProvider,
+    ) -> Result<Option<OAuthToken>> {
+        let Some(row) = B::select_oauth_token(&self.pool, user, provider.as_str()).await? else {
+            return Ok(None);
+        };
+        let access_token = self.cipher.decrypt(
+            &row.access_token,
+            &aad(user, provider, "access_token"),
+            "access_token",
+        )?;
+        let refresh_token = row
+            .refresh_token
+            .map(|sealed| {
+                self.cipher.decrypt(
+                    &sealed,
+                    &aad(user, provider, "refresh_token"),
+                    "refresh_token",
+                )
+            })
+            .transpose()?;
+        Ok(Some(OAuthToken {
+            access_token,
+            refresh_token,
+            expires_at: row.expires_at.map(Into::into),
+            scope: row.scope,
+        }))
+    }
+
+    /// Removes the user's token at `provider`. Returns whether there was one.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn delete_oauth_token(&self, user: UserId, provider: OAuthProvider) -> Result<bool> {
+        Ok(B::delete_oauth_token(&self.pool, user, provider.as_str()).await? > 0)
+    }
+
+    /// Stores the user's Strava token: [`Store::upsert_oauth_token`] for
+    /// [`OAuthProvider::Strava`].
+    ///
+    /// # Errors
+    /// As [`Store::upsert_oauth_token`].
+    pub async fn update_strava_token(
+        &self,
+        user: UserId,
+        access_token: &str,
+        refresh_token: &str,
+        expires_at: OffsetDateTime,
+        scope: String,
+    ) -> Result<()> {
+        let token = OAuthToken {
+            access_token: access_token.to_owned(),
+            refresh_token: Some(refresh_token.to_owned()),
+            expires_at: Some(expires_at),
+            scope: Some(scope),
+        };
+        self.upsert_oauth_token(user, OAuthProvider::Strava, &token)
+            .await
+    }
+
+    /// The user's Strava token: [`Store::get_oauth_token`] for [`OAuthProvider::Strava`].
+    ///
+    /// # Errors
+    /// As [`Store::get_oauth_token`].
+    pub async fn get_strava_token(&self, user: UserId) -> Result<Option<OAuthToken>> {
+        self.get_oauth_token(user, OAuthProvider::Strava).await
+    }
+}

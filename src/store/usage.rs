@@ -1,0 +1,123 @@
+use crate::{
+    ApiKeyUsage, ApiKeyUsageStats, Backend, Error, JwtUsage, Result, Store, UserId,
+    backend::rows::{ApiKeyUsageRow, JwtUsageRow},
+    validate,
+};
+
+use super::convert::stored_count;
+
+/// Longest HTTP method or RPC verb accepted.
+const MAX_METHOD_LEN: usize = 64;
+/// Longest client address accepted.
+const MAX_IP_LEN: usize = 64;
+
+impl<B: Backend> Store<B> {
+    /// Appends one usage row for an API key, with the timestamp it carries.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a status outside 100..=599, an empty endpoint or method,
+    /// or an oversized field; [`Error::NotFound`] when the API key does not exist.
+    pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
+        let request = Request {
+            timestamp: usage.timestamp,
+            endpoint: &usage.endpoint,
+            method: &usage.method,
+            status_code: usage.status_code,
+            ip_address: usage.ip_address.as_deref(),
+            user_agent: usage.user_agent.as_deref(),
+        };
+        request.validate()?;
+        validate::opt_text(
+            "error_message",
+            usage.error_message.as_deref(),
+            validate::MAX_TEXT_LEN,
+        )?;
+        let row = ApiKeyUsageRow {
+            api_key_id: usage.api_key_id,
+            timestamp: usage.timestamp.into(),
+            endpoint: usage.endpoint.clone(),
+            method: usage.method.clone(),
+            status_code: i64::from(usage.status_code),
+            response_time_ms: usage.response_time_ms.map(i64::from),
+            request_size_bytes: usage.request_size_bytes.map(i64::from),
+            response_size_bytes: usage.response_size_bytes.map(i64::from),
+            ip_address: usage.ip_address.clone(),
+            user_agent: usage.user_agent.clone(),
+            error_message: usage.error_message.clone(),
+        };
+        B::insert_api_key_usage(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("api key usage", "api key"))
+    }
+
+    /// Appends one usage row for a JWT-authenticated user.
+    ///
+    /// # Errors
+    /// As [`Store::record_api_usage`]; [`Error::NotFound`] when the user does not exist.
+    pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
+        Request {
+            timestamp: usage.timestamp,
+            endpoint: &usage.endpoint,
+            method: &usage.method,
+            status_code: usage.status_code,
+            ip_address: usage.ip_address.as_deref(),
+            user_agent: usage.user_agent.as_deref(),
+        }
+        .validate()?;
+        let row = JwtUsageRow {
+            user_id: usage.user_id,
+            timestamp: usage.timestamp.into(),
+            endpoint: usage.endpoint.clone(),
+            method: usage.method.clone(),
+            status_code: i64::from(usage.status_code),
+            response_time_ms: usage.response_time_ms.map(i64::from),
+            request_size_bytes: usage.request_size_bytes.map(i64::from),
+            response_size_bytes: usage.response_size_bytes.map(i64::from),
+            ip_address: usage.ip_address.clone(),
+            user_agent: usage.user_agent.clone(),
+        };
+        B::insert_jwt_usage(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("jwt usage", "user"))
+    }
+
+    /// Totals over the usage of every API key of the user (one aggregate query). A user with
+    /// no usage gets zeros and `None`s.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn get_usage_stats(&self, user: UserId) -> Result<ApiKeyUsageStats> {
+        let row = B::select_usage_stats(&self.pool, user).await?;
+        let total_requests = stored_count("total_requests", row.total_requests)?;
+        let successful_requests = stored_count("successful_requests", row.successful_requests)?;
+        Ok(ApiKeyUsageStats {
+            total_requests,
+            successful_requests,
+            failed_requests: total_requests.saturating_sub(successful_requests),
+            average_response_time_ms: row.average_response_time_ms,
+            first_request: row.first_request.map(Into::into),
+            last_request: row.last_request.map(Into::into),
+        })
+    }
+}
+
+/// The fields both kinds of usage row share, checked the same way.
+struct Request<'a> {
+    timestamp: time::OffsetDateTime,
+    endpoint: &'a str,
+    method: &'a str,
+    status_code: u16,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+}
+
+impl Request<'_> {
+    fn validate(&self) -> Result<()> {
+        validate::timestamp("timestamp", self.timestamp)?;
+        validate::required("endpoint", self.endpoint, validate::MAX_TEXT_LEN)?;
+        validate::required("method", self.method, MAX_METHOD_LEN)?;
+        validate::status_code(self.status_code)?;
+        validate::opt_text("ip_address", self.ip_address, MAX_IP_LEN)?;
+        validate::opt_text("user_agent", self.user_agent, validate::MAX_TEXT_LEN)
+    }
+}
