@@ -96,6 +96,10 @@ impl StoreConfig {
     }
 
     /// Pool options for any backend, from these settings.
+    #[cfg_attr(
+        not(any(feature = "backend-sqlite", feature = "backend-postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn pool_options<DB: sqlx::Database>(&self) -> PoolOptions<DB> {
         PoolOptions::new()
             .max_connections(self.max_connections)

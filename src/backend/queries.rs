@@ -37,6 +37,10 @@ pub trait UserQueries: sqlx::Database {
         pool: &Pool<Self>,
         email: &str,
     ) -> impl Future<Output = sqlx::Result<Option<UserRow>>> + Send;
+    /// Deletes the user (its tokens, keys, usage, tenants and activities cascade); returns
+    /// the number of rows deleted.
+    fn delete_user(pool: &Pool<Self>, id: UserId)
+    -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Returns the number of rows changed.
     fn update_user_last_active(
         pool: &Pool<Self>,

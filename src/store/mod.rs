@@ -15,7 +15,7 @@ use std::{fmt, sync::Arc};
 
 use sqlx::Pool;
 
-use crate::{Backend, EncryptionKey, Error, Result, StoreConfig, config, crypto::Cipher};
+use crate::{Backend, EncryptionKey, Result, StoreConfig, config, crypto::Cipher};
 
 /// The database layer on backend `B` ([`Sqlite`](crate::Sqlite) or
 /// [`Postgres`](crate::Postgres)): a connection pool and the cipher for OAuth tokens.
@@ -104,7 +104,7 @@ impl Store<sqlx::Sqlite> {
     /// cannot write it.
     pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
         if path.exists() {
-            return Err(Error::invalid(
+            return Err(crate::Error::invalid(
                 "path",
                 format!("{} already exists", path.display()),
             ));

@@ -48,6 +48,15 @@ impl<B: Backend> Store<B> {
             .transpose()
     }
 
+    /// Deletes the user and, with it, its OAuth tokens, API keys and their usage, JWT
+    /// usage, the tenants it owns and its activities. Returns whether the user existed.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn delete_user(&self, id: UserId) -> Result<bool> {
+        Ok(B::delete_user(&self.pool, id).await? > 0)
+    }
+
     /// Sets the user's `last_active` to now.
     ///
     /// # Errors

@@ -81,4 +81,11 @@ impl UserQueries for Postgres {
         .await?;
         Ok(done.rows_affected())
     }
+
+    async fn delete_user(pool: &PgPool, id: UserId) -> sqlx::Result<u64> {
+        let done = sqlx::query!("DELETE FROM users WHERE id = $1", id as _)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

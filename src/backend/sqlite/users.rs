@@ -77,4 +77,11 @@ impl UserQueries for Sqlite {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn delete_user(pool: &SqlitePool, id: UserId) -> sqlx::Result<u64> {
+        let done = sqlx::query!("DELETE FROM users WHERE id = ?1", id)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -1,0 +1,41 @@
+# The verbs a user and CI need. Every target builds offline from the committed .sqlx/
+# cache, except `prepare` and `check-sqlx`, which check the statements against live
+# databases (a scratch SQLite file and PostgreSQL: a throwaway cluster, or the server at
+# TEST_POSTGRES_URL when it is set).
+
+CARGO ?= cargo
+WITH_POSTGRES := scripts/with-postgres
+
+.PHONY: build test prepare check-sqlx lint fmt doc
+
+build:
+	$(CARGO) build --all-targets --locked
+
+## test: both suites, SQLite and PostgreSQL. Never skips PostgreSQL: starts a throwaway
+## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither.
+test:
+	$(WITH_POSTGRES) scripts/run-tests
+
+## prepare: regenerate .sqlx/ for both backends after changing SQL or migrations.
+prepare:
+	$(WITH_POSTGRES) scripts/sqlx-prepare .sqlx
+
+## check-sqlx: fail if .sqlx/ is stale for either backend (changed, added or removed
+## queries, or a schema change that alters a query's types or nullability).
+check-sqlx:
+	rm -rf target/sqlx-check
+	$(WITH_POSTGRES) scripts/sqlx-prepare target/sqlx-check
+	@diff -r .sqlx target/sqlx-check >/dev/null || { \
+		echo "error: .sqlx/ is stale; run 'make prepare' and commit .sqlx/. Differences:" >&2; \
+		diff -r .sqlx target/sqlx-check | head -40 >&2; exit 1; }
+	@echo "check-sqlx: .sqlx/ is up to date for SQLite and PostgreSQL"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+doc:
+	$(CARGO) doc --no-deps

@@ -1,0 +1,245 @@
+//! The test harness: a fresh database per test on either backend, and a macro that
+//! instantiates a generic test once per backend.
+//!
+//! SQLite tests get their own file in a temporary directory. PostgreSQL tests get their own
+//! database on the server at `TEST_POSTGRES_URL` (set by `make test`, which starts a
+//! throwaway cluster when the variable is not set); without it they fail, never skip.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+
+use pierre_store::{Backend, EncryptionKey, Postgres, Sqlite, Store, UserId};
+use sqlx::{AssertSqlSafe, Connection, migrate::MigrateDatabase};
+
+/// Writes `backend_tests!(mod_name; test_a, test_b)`: for each generic
+/// `async fn test_a<B: TestBackend>() -> eyre::Result<()>`, a `sqlite::test_a` and a
+/// `postgres::test_a` test.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> eyre::Result<()> {
+                    super::$name::<pierre_store::Sqlite>().await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> eyre::Result<()> {
+                    super::$name::<pierre_store::Postgres>().await
+                }
+            )+
+        }
+    };
+}
+
+/// A migrated store on a database of its own, removed when dropped.
+pub struct TestDb<B: Backend> {
+    /// The store under test.
+    pub store: Store<B>,
+    /// The URL it was opened with.
+    pub url: String,
+    /// Its key.
+    pub key: EncryptionKey,
+    cleanup: Cleanup,
+}
+
+impl<B: TestBackend> TestDb<B> {
+    /// A fresh, migrated database and a store on it.
+    pub async fn new() -> eyre::Result<Self> {
+        let (url, cleanup) = B::fresh_database().await?;
+        let key = EncryptionKey::generate();
+        let store = Store::<B>::new(&url, key.clone()).await?;
+        store.migrate().await?;
+        Ok(Self {
+            store,
+            url,
+            key,
+            cleanup,
+        })
+    }
+
+    /// Another store on the same database, with another key.
+    pub async fn reopen_with(&self, key: EncryptionKey) -> eyre::Result<Store<B>> {
+        Ok(Store::<B>::new(&self.url, key).await?)
+    }
+}
+
+/// What removes a test database.
+pub enum Cleanup {
+    /// A temporary directory holding the SQLite file.
+    Dir(tempfile::TempDir),
+    /// A PostgreSQL database, dropped (with its connections) on drop.
+    PgDatabase(String),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Self::PgDatabase(url) = self {
+            let url = url.clone();
+            // Drop runs inside the test's runtime: drop the database from a thread of its own.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(Postgres::force_drop_database(&url)))
+            })
+            .join();
+        }
+    }
+}
+
+/// What a backend needs to run the shared suite.
+pub trait TestBackend: Backend {
+    /// The URL of a new, empty database, and what removes it.
+    fn fresh_database() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
+    /// A URL of the OTHER backend (for scheme-mismatch tests).
+    fn other_backend_url() -> &'static str;
+    /// The raw stored `(access_token, refresh_token)` columns of a token row.
+    fn raw_token_columns(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+    ) -> impl Future<Output = eyre::Result<(Vec<u8>, Option<Vec<u8>>)>> + Send;
+    /// Overwrites the stored `access_token` column of a token row with `bytes`.
+    fn raw_set_access_token(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = eyre::Result<()>> + Send;
+    /// `SELECT COUNT(*)` of a table.
+    fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
+}
+
+impl TestBackend for Sqlite {
+    async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite:{}", dir.path().join("pierre.db").display());
+        Ok((url, Cleanup::Dir(dir)))
+    }
+
+    fn other_backend_url() -> &'static str {
+        "postgres://postgres@127.0.0.1:1/postgres"
+    }
+
+    async fn raw_token_columns(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+    ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        Ok(sqlx::query_as(
+            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
+        )
+        .bind(user.to_string())
+        .bind(provider)
+        .fetch_one(&mut conn)
+        .await?)
+    }
+
+    async fn raw_set_access_token(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+        bytes: Vec<u8>,
+    ) -> eyre::Result<()> {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        let done = sqlx::query(
+            "UPDATE user_oauth_tokens SET access_token = ?3 WHERE user_id = ?1 AND provider = ?2",
+        )
+        .bind(user.to_string())
+        .bind(provider)
+        .bind(bytes)
+        .execute(&mut conn)
+        .await?;
+        eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
+        Ok(())
+    }
+
+    async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await?)
+    }
+}
+
+impl TestBackend for Postgres {
+    async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
+        let server = postgres_server_url();
+        let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
+        let base = base.rsplit_once('/').map_or(base, |(root, _)| root);
+        let name = format!("pierre_test_{}", uuid::Uuid::new_v4().simple());
+        let url = if query.is_empty() {
+            format!("{base}/{name}")
+        } else {
+            format!("{base}/{name}?{query}")
+        };
+        Postgres::create_database(&url).await?;
+        Ok((url.clone(), Cleanup::PgDatabase(url)))
+    }
+
+    fn other_backend_url() -> &'static str {
+        "sqlite::memory:"
+    }
+
+    async fn raw_token_columns(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+    ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        Ok(sqlx::query_as(
+            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
+        )
+        .bind(user.into_inner())
+        .bind(provider)
+        .fetch_one(&mut conn)
+        .await?)
+    }
+
+    async fn raw_set_access_token(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+        bytes: Vec<u8>,
+    ) -> eyre::Result<()> {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let done = sqlx::query(
+            "UPDATE user_oauth_tokens SET access_token = $3 WHERE user_id = $1 AND provider = $2",
+        )
+        .bind(user.into_inner())
+        .bind(provider)
+        .bind(bytes)
+        .execute(&mut conn)
+        .await?;
+        eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
+        Ok(())
+    }
+
+    async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await?)
+    }
+}
+
+/// The server the PostgreSQL suite runs on; panics with instructions when unset.
+pub fn postgres_server_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_POSTGRES_URL is not set, and the PostgreSQL suite is never skipped. \
+             Run `make test` (it starts a throwaway PostgreSQL cluster), or set \
+             TEST_POSTGRES_URL=postgres://user@host:port/postgres for a server where that \
+             user may CREATE DATABASE."
+        )
+    })
+}
