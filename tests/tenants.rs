@@ -1,0 +1,285 @@
+//! Tenants: round trips, lookups, updates and the uniqueness of slug and domain.
+
+mod common;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{Error, Tenant, TenantId, TenantPlan, User, UserId};
+use time::macros::datetime;
+
+backend_tests!(
+    tenant_round_trip_and_lookup_by_slug,
+    update_writes_every_field_and_bumps_updated_at,
+    update_of_a_missing_tenant_is_not_found,
+    duplicate_slug_or_domain_is_a_conflict_on_create_and_update,
+    invalid_tenants_are_rejected_and_nothing_is_written,
+);
+
+async fn owner<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
+    Ok(db.store.create_user(&User::new(email, "hash")).await?)
+}
+
+async fn tenant_round_trip_and_lookup_by_slug<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner = owner(&db, "o@example.com").await?;
+    let mut tenant = Tenant::new("Acme Running Club", "acme-run-2", owner);
+    tenant.domain = Some("run.acme.example".into());
+    tenant.plan = TenantPlan::Enterprise;
+    tenant.is_active = false;
+    tenant.created_at = datetime!(2024-12-31 23:59:59.999999 UTC);
+    tenant.updated_at = datetime!(2025-01-01 00:00:00.000001 UTC);
+    assert_eq!(db.store.create_tenant(&tenant).await?, tenant.id);
+    assert_eq!(db.store.get_tenant(tenant.id).await?, Some(tenant.clone()));
+    assert_eq!(
+        db.store.get_tenant_by_slug("acme-run-2").await?,
+        Some(tenant)
+    );
+    assert_eq!(db.store.get_tenant_by_slug("nope").await?, None);
+    assert_eq!(db.store.get_tenant(TenantId::new()).await?, None);
+
+    let plain = Tenant::new("Plain", "plain", owner);
+    db.store.create_tenant(&plain).await?;
+    let stored = db.store.get_tenant(plain.id).await?.expect("stored");
+    assert_eq!(
+        (stored.plan, stored.domain, stored.is_active),
+        (TenantPlan::Starter, None, true)
+    );
+    Ok(())
+}
+
+async fn update_writes_every_field_and_bumps_updated_at<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let first = owner(&db, "first@example.com").await?;
+    let second = owner(&db, "second@example.com").await?;
+    let mut tenant = Tenant::new("Old", "old", first);
+    tenant.updated_at = datetime!(2020-01-01 00:00 UTC);
+    db.store.create_tenant(&tenant).await?;
+
+    let changed = Tenant {
+        name: "New".into(),
+        slug: "new".into(),
+        domain: Some("new.example".into()),
+        plan: TenantPlan::Professional,
+        owner_user_id: second,
+        is_active: false,
+        ..tenant.clone()
+    };
+    db.store.update_tenant(&changed).await?;
+    let stored = db.store.get_tenant(tenant.id).await?.expect("stored");
+    assert!(stored.updated_at > tenant.updated_at, "updated_at bumped");
+    assert_eq!(stored.created_at, tenant.created_at, "created_at kept");
+    assert_eq!(
+        stored,
+        Tenant {
+            updated_at: stored.updated_at,
+            ..changed
+        }
+    );
+    assert_eq!(db.store.get_tenant_by_slug("old").await?, None);
+
+    let err = db
+        .store
+        .update_tenant(&Tenant {
+            owner_user_id: UserId::new(),
+            ..stored
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    Ok(())
+}
+
+async fn update_of_a_missing_tenant_is_not_found<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner = owner(&db, "o@example.com").await?;
+    let err = db
+        .store
+        .update_tenant(&Tenant::new("Ghost", "ghost", owner))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: "tenant",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(B::raw_count(&db.url, "tenants").await?, 0);
+    Ok(())
+}
+
+async fn duplicate_slug_or_domain_is_a_conflict_on_create_and_update<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner = owner(&db, "o@example.com").await?;
+    let mut a = Tenant::new("A", "alpha", owner);
+    a.domain = Some("alpha.example".into());
+    db.store.create_tenant(&a).await?;
+    let b = Tenant::new("B", "beta", owner);
+    db.store.create_tenant(&b).await?;
+
+    let err = db
+        .store
+        .create_tenant(&Tenant::new("C", "alpha", owner))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                entity: "tenant",
+                ..
+            }
+        ),
+        "slug: {err:?}"
+    );
+    let mut same_domain = Tenant::new("D", "delta", owner);
+    same_domain.domain = Some("alpha.example".into());
+    let err = db.store.create_tenant(&same_domain).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                entity: "tenant",
+                ..
+            }
+        ),
+        "domain: {err:?}"
+    );
+
+    let err = db
+        .store
+        .update_tenant(&Tenant {
+            slug: "alpha".into(),
+            ..b.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict { .. }),
+        "slug on update: {err:?}"
+    );
+    let err = db
+        .store
+        .update_tenant(&Tenant {
+            domain: Some("alpha.example".into()),
+            ..b.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict { .. }),
+        "domain on update: {err:?}"
+    );
+    assert_eq!(
+        db.store.get_tenant(b.id).await?.map(|t| (t.slug, t.domain)),
+        Some(("beta".into(), None))
+    );
+
+    // Several tenants without a domain are fine.
+    db.store
+        .create_tenant(&Tenant::new("E", "epsilon", owner))
+        .await?;
+    Ok(())
+}
+
+async fn invalid_tenants_are_rejected_and_nothing_is_written<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner_id = owner(&db, "o@example.com").await?;
+    let base = Tenant::new("Name", "slug", owner_id);
+    let cases: Vec<(&str, Tenant)> = vec![
+        (
+            "name",
+            Tenant {
+                name: String::new(),
+                ..base.clone()
+            },
+        ),
+        (
+            "name",
+            Tenant {
+                name: "n".repeat(256),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: String::new(),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: "Upper".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: "under_score".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: "s".repeat(64),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: "ünï".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "slug",
+            Tenant {
+                slug: "a'; --".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "domain",
+            Tenant {
+                domain: Some(String::new()),
+                ..base.clone()
+            },
+        ),
+        (
+            "domain",
+            Tenant {
+                domain: Some("has space.example".into()),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (field, tenant) in cases {
+        let err = db.store.create_tenant(&tenant).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: f, .. } if *f == field),
+            "{field}: {err:?}"
+        );
+    }
+    let err = db
+        .store
+        .create_tenant(&Tenant::new("Orphan", "orphan", UserId::new()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(B::raw_count(&db.url, "tenants").await?, 0);
+    db.store
+        .create_tenant(&Tenant {
+            slug: "s".repeat(63),
+            ..base
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Usage analytics: recording and the per-user aggregate.
+
+mod common;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{ApiKey, ApiKeyId, ApiKeyUsage, Error, JwtUsage, User, UserId};
+use time::macros::datetime;
+
+backend_tests!(
+    usage_stats_add_up_over_all_of_a_users_keys,
+    usage_stats_of_a_user_without_usage_are_empty,
+    first_and_last_request_are_exact_to_the_microsecond,
+    usage_rows_keep_their_fields,
+    invalid_usage_is_rejected_and_nothing_is_written,
+);
+
+async fn user_with_key<B: TestBackend>(
+    db: &TestDb<B>,
+    email: &str,
+    hash: &str,
+) -> eyre::Result<(UserId, ApiKeyId)> {
+    let user = db.store.create_user(&User::new(email, "hash")).await?;
+    let key = db
+        .store
+        .create_api_key(&ApiKey::new(user, "key", hash, "pk_"))
+        .await?;
+    Ok((user, key))
+}
+
+fn usage(key: ApiKeyId, status: u16, ms: Option<u32>, at: time::OffsetDateTime) -> ApiKeyUsage {
+    ApiKeyUsage {
+        timestamp: at,
+        response_time_ms: ms,
+        ..ApiKeyUsage::new(key, "/api/activities", "GET", status)
+    }
+}
+
+async fn usage_stats_add_up_over_all_of_a_users_keys<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (alice, key1) = user_with_key(&db, "alice@example.com", "h1").await?;
+    let key2 = db
+        .store
+        .create_api_key(&ApiKey::new(alice, "second", "h2", "pk_"))
+        .await?;
+    let (bob, bob_key) = user_with_key(&db, "bob@example.com", "h3").await?;
+    let t0 = datetime!(2025-03-01 12:00 UTC);
+    let rows = [
+        usage(key1, 200, Some(100), t0),
+        usage(key1, 201, Some(200), t0 + time::Duration::seconds(1)),
+        usage(key2, 399, None, t0 + time::Duration::seconds(2)),
+        usage(key2, 400, Some(300), t0 + time::Duration::seconds(3)),
+        usage(key1, 503, Some(400), t0 - time::Duration::seconds(10)),
+        usage(bob_key, 200, Some(9999), t0 + time::Duration::days(1)),
+    ];
+    for row in &rows {
+        db.store.record_api_usage(row).await?;
+    }
+    let stats = db.store.get_usage_stats(alice).await?;
+    assert_eq!(stats.total_requests, 5);
+    assert_eq!(stats.successful_requests, 3, "status < 400");
+    assert_eq!(stats.failed_requests, 2);
+    assert_eq!(
+        stats.average_response_time_ms,
+        Some(250.0),
+        "mean over rows that recorded one"
+    );
+    assert_eq!(stats.first_request, Some(t0 - time::Duration::seconds(10)));
+    assert_eq!(stats.last_request, Some(t0 + time::Duration::seconds(3)));
+
+    let bobs = db.store.get_usage_stats(bob).await?;
+    assert_eq!((bobs.total_requests, bobs.successful_requests), (1, 1));
+    assert_eq!(bobs.average_response_time_ms, Some(9999.0));
+    Ok(())
+}
+
+async fn usage_stats_of_a_user_without_usage_are_empty<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (user, _) = user_with_key(&db, "idle@example.com", "h").await?;
+    for id in [user, UserId::new()] {
+        let stats = db.store.get_usage_stats(id).await?;
+        assert_eq!(
+            (
+                stats.total_requests,
+                stats.successful_requests,
+                stats.failed_requests
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(stats.average_response_time_ms, None);
+        assert_eq!((stats.first_request, stats.last_request), (None, None));
+    }
+    Ok(())
+}
+
+async fn first_and_last_request_are_exact_to_the_microsecond<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (user, key) = user_with_key(&db, "fine@example.com", "h").await?;
+    // Text timestamps with trailing zeros trimmed would sort ":45Z" after ":45.1Z".
+    let times = [
+        datetime!(2025-01-01 10:00:45 UTC),
+        datetime!(2025-01-01 10:00:45.000001 UTC),
+        datetime!(2025-01-01 10:00:45.1 UTC),
+        datetime!(2025-01-01 10:00:45.099999 UTC),
+        datetime!(2025-01-01 10:00:44.999999 UTC),
+    ];
+    for at in times {
+        db.store
+            .record_api_usage(&usage(key, 200, None, at))
+            .await?;
+    }
+    let stats = db.store.get_usage_stats(user).await?;
+    assert_eq!(
+        stats.first_request,
+        Some(datetime!(2025-01-01 10:00:44.999999 UTC))
+    );
+    assert_eq!(
+        stats.last_request,
+        Some(datetime!(2025-01-01 10:00:45.1 UTC))
+    );
+    Ok(())
+}
+
+async fn usage_rows_keep_their_fields<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (user, key) = user_with_key(&db, "u@example.com", "h").await?;
+    let full = ApiKeyUsage {
+        timestamp: datetime!(2025-02-02 02:02:02.020202 UTC),
+        response_time_ms: Some(u32::MAX),
+        request_size_bytes: Some(0),
+        response_size_bytes: Some(123_456),
+        ip_address: Some("2001:db8::1".into()),
+        user_agent: Some("curl/8 'quoted' \"double\"".into()),
+        error_message: Some("upstream timeout".into()),
+        ..ApiKeyUsage::new(key, "/mcp/tools/get_activities", "POST", 504)
+    };
+    db.store.record_api_usage(&full).await?;
+    let jwt = JwtUsage {
+        response_time_ms: Some(12),
+        ip_address: Some("192.0.2.1".into()),
+        ..JwtUsage::new(user, "/oauth/callback", "GET", 302)
+    };
+    db.store.record_jwt_usage(&jwt).await?;
+    assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 1);
+    assert_eq!(B::raw_count(&db.url, "jwt_usage").await?, 1);
+    let stats = db.store.get_usage_stats(user).await?;
+    assert_eq!(stats.average_response_time_ms, Some(f64::from(u32::MAX)));
+    assert_eq!(stats.first_request, Some(full.timestamp));
+    Ok(())
+}
+
+async fn invalid_usage_is_rejected_and_nothing_is_written<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (user, key) = user_with_key(&db, "u@example.com", "h").await?;
+    let base = ApiKeyUsage::new(key, "/x", "GET", 200);
+    let cases: Vec<(&str, ApiKeyUsage)> = vec![
+        (
+            "status_code",
+            ApiKeyUsage {
+                status_code: 99,
+                ..base.clone()
+            },
+        ),
+        (
+            "status_code",
+            ApiKeyUsage {
+                status_code: 600,
+                ..base.clone()
+            },
+        ),
+        (
+            "status_code",
+            ApiKeyUsage {
+                status_code: 0,
+                ..base.clone()
+            },
+        ),
+        (
+            "endpoint",
+            ApiKeyUsage {
+                endpoint: String::new(),
+                ..base.clone()
+            },
+        ),
+        (
+            "endpoint",
+            ApiKeyUsage {
+                endpoint: "e".repeat(5000),
+                ..base.clone()
+            },
+        ),
+        (
+            "method",
+            ApiKeyUsage {
+                method: String::new(),
+                ..base.clone()
+            },
+        ),
+        (
+            "user_agent",
+            ApiKeyUsage {
+                user_agent: Some("a\0b".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "error_message",
+            ApiKeyUsage {
+                error_message: Some("e".repeat(5000)),
+                ..base.clone()
+            },
+        ),
+        (
+            "timestamp",
+            ApiKeyUsage {
+                timestamp: datetime!(0000-12-31 23:59:59.999999 UTC),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (field, row) in cases {
+        let err = db.store.record_api_usage(&row).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: f, .. } if *f == field),
+            "{field}: {err:?}"
+        );
+    }
+    let err = db
+        .store
+        .record_api_usage(&ApiKeyUsage::new(ApiKeyId::new(), "/x", "GET", 200))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+
+    let err = db
+        .store
+        .record_jwt_usage(&JwtUsage::new(user, "/x", "GET", 700))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "status_code",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = db
+        .store
+        .record_jwt_usage(&JwtUsage::new(UserId::new(), "/x", "GET", 200))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+
+    assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 0);
+    assert_eq!(B::raw_count(&db.url, "jwt_usage").await?, 0);
+    Ok(())
+}
