@@ -1,0 +1,126 @@
+//! Connecting, migrating, URL schemes, and the thread-safety contract of `Store<B>`.
+
+mod common;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{Backend, EncryptionKey, Error, Store, StoreConfig, User, UserId};
+
+backend_tests!(
+    migrate_twice_is_a_no_op,
+    url_of_the_other_backend_is_a_config_error_naming_both,
+    unknown_scheme_is_a_config_error,
+    bad_pool_bounds_are_a_config_error,
+    store_futures_are_send_and_the_store_is_shareable,
+    backend_info_names_the_backend,
+    calls_after_close_fail_cleanly,
+);
+
+async fn migrate_twice_is_a_no_op<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let versions = B::raw_count(&db.url, "_sqlx_migrations").await?;
+    assert!(versions >= 1, "versions are recorded in _sqlx_migrations");
+    let user = User::new("kept@example.com", "hash");
+    db.store.create_user(&user).await?;
+
+    db.store.migrate().await?;
+    db.reopen_with(db.key.clone()).await?.migrate().await?;
+    assert_eq!(B::raw_count(&db.url, "_sqlx_migrations").await?, versions);
+    assert_eq!(db.store.get_user(user.id).await?, Some(user));
+    Ok(())
+}
+
+async fn url_of_the_other_backend_is_a_config_error_naming_both<B: TestBackend>() -> eyre::Result<()>
+{
+    let err = Store::<B>::new(B::other_backend_url(), EncryptionKey::generate())
+        .await
+        .unwrap_err();
+    let Error::Config(message) = &err else {
+        panic!("expected Config, got {err:?}")
+    };
+    assert!(
+        message.contains("SQLite") && message.contains("PostgreSQL"),
+        "{message}"
+    );
+    Ok(())
+}
+
+async fn unknown_scheme_is_a_config_error<B: TestBackend>() -> eyre::Result<()> {
+    for url in [
+        "mysql://root@localhost/db",
+        "",
+        "not a url",
+        "http://example.com",
+    ] {
+        let err = Store::<B>::new(url, EncryptionKey::generate())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{url:?}: {err:?}");
+    }
+    Ok(())
+}
+
+async fn bad_pool_bounds_are_a_config_error<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let mut config = StoreConfig::new(db.url.clone(), EncryptionKey::generate());
+    config.max_connections = 0;
+    assert!(matches!(
+        Store::<B>::connect(config.clone()).await,
+        Err(Error::Config(_))
+    ));
+    config.max_connections = 2;
+    config.min_connections = 3;
+    assert!(matches!(
+        Store::<B>::connect(config.clone()).await,
+        Err(Error::Config(_))
+    ));
+    config.min_connections = 1;
+    let store = Store::<B>::connect(config).await?;
+    assert!(store.get_user(UserId::new()).await?.is_none());
+    Ok(())
+}
+
+fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+
+/// Generic code can hand store calls to `tokio::spawn`, which needs `Send` futures.
+async fn spawn_lookups<B: Backend>(store: Store<B>, id: UserId) -> eyre::Result<usize> {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.get_user(id).await })
+        })
+        .collect();
+    let mut found = 0;
+    for task in tasks {
+        found += usize::from(task.await??.is_some());
+    }
+    Ok(found)
+}
+
+async fn store_futures_are_send_and_the_store_is_shareable<B: TestBackend>() -> eyre::Result<()> {
+    assert_shareable::<Store<B>>();
+    fn assert_error_is_std<E: std::error::Error + Send + Sync + 'static>() {}
+    assert_error_is_std::<Error>();
+    let db = TestDb::<B>::new().await?;
+    let id = db
+        .store
+        .create_user(&User::new("spawn@example.com", "hash"))
+        .await?;
+    assert_eq!(spawn_lookups(db.store.clone(), id).await?, 8);
+    Ok(())
+}
+
+async fn backend_info_names_the_backend<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let info = db.store.backend_info();
+    let name = <B as sqlx::Database>::NAME;
+    assert!(info.starts_with(&format!("{name} (")), "{info}");
+    Ok(())
+}
+
+async fn calls_after_close_fail_cleanly<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    db.store.close().await;
+    let err = db.store.get_user(UserId::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Key files and redaction: no backend involved.
+
+use std::os::unix::fs::PermissionsExt;
+
+use pierre_store::{EncryptionKey, Error, OAuthToken, StoreConfig, User};
+
+#[test]
+fn load_or_create_writes_a_private_32_byte_file_once() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("keys/encryption.key");
+    EncryptionKey::load_or_create(&path)?;
+    let bytes = std::fs::read(&path)?;
+    assert_eq!(bytes.len(), 32);
+    assert_eq!(
+        std::fs::metadata(&path)?.permissions().mode() & 0o777,
+        0o600
+    );
+
+    EncryptionKey::load_or_create(&path)?;
+    assert_eq!(
+        std::fs::read(&path)?,
+        bytes,
+        "an existing key file is never overwritten"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_key_file_of_the_wrong_length_is_refused_and_kept() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    for len in [0, 16, 31, 33, 64] {
+        let path = dir.path().join(format!("key-{len}"));
+        std::fs::write(&path, vec![7; len])?;
+        let err = EncryptionKey::load_or_create(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("32")),
+            "{len}: {err:?}"
+        );
+        assert_eq!(std::fs::read(&path)?.len(), len, "file left as it was");
+    }
+    Ok(())
+}
+
+#[test]
+fn from_slice_wants_exactly_32_bytes() {
+    assert!(EncryptionKey::from_slice(&[1; 32]).is_ok());
+    for len in [0, 31, 33] {
+        assert!(matches!(
+            EncryptionKey::from_slice(&vec![1; len]),
+            Err(Error::Config(_))
+        ));
+    }
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let key = EncryptionKey::from_bytes([0xAB; 32]);
+    let key_debug = format!("{key:?}");
+    assert!(
+        key_debug.contains("redacted")
+            && !key_debug.to_lowercase().contains("ab, ab")
+            && !key_debug.contains("171")
+    );
+
+    let config = StoreConfig::new("sqlite:x.db", key);
+    assert!(!format!("{config:?}").contains("171"));
+
+    let user = User::new("u@example.com", "$argon2id$SECRET-HASH");
+    assert!(!format!("{user:?}").contains("SECRET-HASH"));
+
+    let token = OAuthToken {
+        access_token: "ACCESS-SECRET".into(),
+        refresh_token: Some("REFRESH-SECRET".into()),
+        expires_at: None,
+        scope: Some("read".into()),
+    };
+    let shown = format!("{token:?}");
+    assert!(
+        !shown.contains("ACCESS-SECRET") && !shown.contains("REFRESH-SECRET"),
+        "{shown}"
+    );
+    assert!(shown.contains("read"));
+}

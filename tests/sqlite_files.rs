@@ -1,0 +1,92 @@
+//! What only the embedded backend has: database files, their URLs, and `backup_to`.
+
+use pierre_store::{EncryptionKey, Error, OAuthProvider, OAuthToken, Sqlite, Store, User};
+
+#[tokio::test]
+async fn url_forms_open_and_a_missing_file_and_directory_are_created() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().display().to_string();
+    for url in [
+        format!("sqlite:{root}/plain.db"),
+        format!("sqlite://{root}/slashes.db?mode=rwc"),
+        format!("sqlite:{root}/new/nested/dir/pierre.db"),
+    ] {
+        let store = Store::<Sqlite>::new(&url, EncryptionKey::generate()).await?;
+        store.migrate().await?;
+        store
+            .create_user(&User::new("u@example.com", "hash"))
+            .await?;
+        store.close().await;
+    }
+    assert!(dir.path().join("plain.db").is_file());
+    assert!(dir.path().join("slashes.db").is_file());
+    assert!(dir.path().join("new/nested/dir/pierre.db").is_file());
+    Ok(())
+}
+
+#[tokio::test]
+async fn backup_is_a_database_that_opens_and_holds_the_data() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let key = EncryptionKey::generate();
+    let url = format!("sqlite:{}", dir.path().join("live.db").display());
+    let store = Store::<Sqlite>::new(&url, key.clone()).await?;
+    store.migrate().await?;
+    let user = User::new("backup@example.com", "hash");
+    store.create_user(&user).await?;
+    let token = OAuthToken {
+        access_token: "a".into(),
+        refresh_token: Some("r".into()),
+        expires_at: None,
+        scope: None,
+    };
+    store
+        .upsert_oauth_token(user.id, OAuthProvider::Strava, &token)
+        .await?;
+
+    // A path with a quote in it, to show the path is bound, not spliced into the SQL.
+    let backup = dir.path().join("it's a backup.db");
+    store.backup_to(&backup).await?;
+    let err = store.backup_to(&backup).await.unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { field: "path", .. }),
+        "{err:?}"
+    );
+
+    // Writes after the backup do not reach it.
+    store
+        .create_user(&User::new("later@example.com", "hash"))
+        .await?;
+
+    let copy = Store::<Sqlite>::new(&format!("sqlite:{}", backup.display()), key).await?;
+    copy.migrate().await?;
+    assert_eq!(copy.get_user(user.id).await?, Some(user.clone()));
+    assert_eq!(
+        copy.get_oauth_token(user.id, OAuthProvider::Strava).await?,
+        Some(token)
+    );
+    assert_eq!(copy.get_user_by_email("later@example.com").await?, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_a_clear_error() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0x42; 8192])?;
+    let result = async {
+        let store = Store::<Sqlite>::new(
+            &format!("sqlite:{}", path.display()),
+            EncryptionKey::generate(),
+        )
+        .await?;
+        store.migrate().await
+    }
+    .await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::Database(_) | Error::Migration(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not a database"), "{err}");
+    Ok(())
+}
