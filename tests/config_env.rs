@@ -1,0 +1,89 @@
+//! `StoreConfig::from_env`. The only test in this binary, because it changes the process
+//! environment.
+
+use std::time::Duration;
+
+use pierre_store::{DEFAULT_DATABASE_URL, Error, StoreConfig};
+
+const VARS: [&str; 7] = [
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_MIN_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT",
+    "DATABASE_IDLE_TIMEOUT",
+    "DATABASE_MAX_LIFETIME",
+    "DATABASE_ENCRYPTION_KEY_PATH",
+];
+
+fn set(name: &str, value: &str) {
+    // SAFETY: this binary runs a single test, on one thread, and spawns no other thread.
+    unsafe { std::env::set_var(name, value) }
+}
+
+fn clear() {
+    for name in VARS {
+        // SAFETY: as in `set`.
+        unsafe { std::env::remove_var(name) }
+    }
+}
+
+#[test]
+fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let key_path = dir.path().join("data/encryption.key");
+    clear();
+    set(
+        "DATABASE_ENCRYPTION_KEY_PATH",
+        &key_path.display().to_string(),
+    );
+
+    let defaults = StoreConfig::from_env()?;
+    assert_eq!(defaults.database_url, DEFAULT_DATABASE_URL);
+    assert_eq!(defaults.max_connections, 10);
+    assert!(key_path.is_file(), "the key file is created");
+
+    set(
+        "DATABASE_URL",
+        "postgres://u@db:5432/pierre?sslmode=require",
+    );
+    set("DATABASE_MAX_CONNECTIONS", "25");
+    set("DATABASE_MIN_CONNECTIONS", " 2 ");
+    set("DATABASE_ACQUIRE_TIMEOUT", "5");
+    set("DATABASE_IDLE_TIMEOUT", "0");
+    set("DATABASE_MAX_LIFETIME", "60");
+    let config = StoreConfig::from_env()?;
+    assert_eq!(
+        config.database_url,
+        "postgres://u@db:5432/pierre?sslmode=require"
+    );
+    assert_eq!((config.max_connections, config.min_connections), (25, 2));
+    assert_eq!(config.acquire_timeout, Duration::from_secs(5));
+    assert_eq!(config.idle_timeout, None, "0 means no idle timeout");
+    assert_eq!(config.max_lifetime, Some(Duration::from_secs(60)));
+
+    for (name, bad) in [
+        ("DATABASE_MAX_CONNECTIONS", "ten"),
+        ("DATABASE_MAX_CONNECTIONS", "-1"),
+        ("DATABASE_MAX_CONNECTIONS", "0"),
+        ("DATABASE_MAX_CONNECTIONS", "99999999999"),
+        ("DATABASE_MIN_CONNECTIONS", "26"),
+        ("DATABASE_ACQUIRE_TIMEOUT", "1.5"),
+        ("DATABASE_IDLE_TIMEOUT", ""),
+    ] {
+        set(name, bad);
+        let err = StoreConfig::from_env().unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("connections") || m.contains(name)),
+            "{name}={bad:?}: {err:?}"
+        );
+        set("DATABASE_MAX_CONNECTIONS", "25");
+        set("DATABASE_MIN_CONNECTIONS", "2");
+        set("DATABASE_ACQUIRE_TIMEOUT", "5");
+        set("DATABASE_IDLE_TIMEOUT", "0");
+    }
+
+    std::fs::write(&key_path, b"short")?;
+    assert!(matches!(StoreConfig::from_env(), Err(Error::Config(_))));
+    clear();
+    Ok(())
+}
