@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{TestBackend, TestDb};
+use common::TestDb;
 use pierre_store::{Postgres, Sqlite};
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
@@ -190,7 +190,3 @@ fn assert_same<T: Ord + std::fmt::Debug>(what: &str, sqlite: &BTreeSet<T>, postg
         "{what} differ\n  only in SQLite:     {only_sqlite:?}\n  only in PostgreSQL: {only_postgres:?}"
     );
 }
-
-/// Keeps `TestBackend` in use in this binary (the harness is shared by every suite).
-#[allow(dead_code)]
-fn _uses_harness<B: TestBackend>() {}
