@@ -42,3 +42,8 @@ pub use error::{Error, Result};
 pub use model::*;
 pub use sqlx::{Postgres, Sqlite};
 pub use store::Store;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
