@@ -16,8 +16,13 @@ pub const DEFAULT_KEY_PATH: &str = "./data/encryption.key";
 pub struct StoreConfig {
     /// `sqlite:...` or `postgres://...`; must match the store's backend.
     pub database_url: String,
-    /// The key that encrypts OAuth tokens.
+    /// The key that encrypts OAuth tokens (the active key).
     pub encryption_key: EncryptionKey,
+    /// Earlier keys, still accepted for decryption until
+    /// [`Store::rotate_encryption_key`](crate::Store::rotate_encryption_key) has
+    /// re-encrypted everything (`DATABASE_RETIRED_ENCRYPTION_KEYS`: base64 keys separated
+    /// by commas).
+    pub retired_keys: Vec<EncryptionKey>,
     /// Most connections the pool opens (`DATABASE_MAX_CONNECTIONS`, default 10).
     pub max_connections: u32,
     /// Connections the pool keeps open when idle (`DATABASE_MIN_CONNECTIONS`, default 0).
@@ -39,6 +44,7 @@ impl StoreConfig {
         Self {
             database_url: database_url.into(),
             encryption_key,
+            retired_keys: Vec::new(),
             max_connections: 10,
             min_connections: 0,
             acquire_timeout: Duration::from_secs(30),
@@ -48,18 +54,34 @@ impl StoreConfig {
     }
 
     /// Settings from the environment: `DATABASE_URL` (default
-    /// [`DEFAULT_DATABASE_URL`]), `DATABASE_ENCRYPTION_KEY_PATH` (default
-    /// [`DEFAULT_KEY_PATH`]; the key file is created if missing, see
-    /// [`EncryptionKey::load_or_create`]), and the pool variables named on the fields.
+    /// [`DEFAULT_DATABASE_URL`]); the key from `DATABASE_ENCRYPTION_KEY` (base64, for
+    /// containers) or else from the file at `DATABASE_ENCRYPTION_KEY_PATH` (default
+    /// [`DEFAULT_KEY_PATH`]; created if missing, see [`EncryptionKey::load_or_create`]);
+    /// `DATABASE_RETIRED_ENCRYPTION_KEYS`; and the pool variables named on the fields.
     ///
     /// # Errors
     /// [`Error::Config`] for a malformed number or inconsistent pool bounds;
     /// [`Error::Io`] / [`Error::Config`] from the key file.
     pub fn from_env() -> Result<Self> {
         let url = env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let key_path = env::var_os("DATABASE_ENCRYPTION_KEY_PATH")
-            .map_or_else(|| PathBuf::from(DEFAULT_KEY_PATH), PathBuf::from);
-        let mut config = Self::new(url, EncryptionKey::load_or_create(&key_path)?);
+        let key = match env::var("DATABASE_ENCRYPTION_KEY") {
+            Ok(encoded) => EncryptionKey::from_base64(&encoded)
+                .map_err(|e| Error::Config(format!("DATABASE_ENCRYPTION_KEY: {e}")))?,
+            Err(_) => {
+                let key_path = env::var_os("DATABASE_ENCRYPTION_KEY_PATH")
+                    .map_or_else(|| PathBuf::from(DEFAULT_KEY_PATH), PathBuf::from);
+                EncryptionKey::load_or_create(&key_path)?
+            }
+        };
+        let mut config = Self::new(url, key);
+        if let Ok(list) = env::var("DATABASE_RETIRED_ENCRYPTION_KEYS") {
+            config.retired_keys = list
+                .split(',')
+                .filter(|k| !k.trim().is_empty())
+                .map(EncryptionKey::from_base64)
+                .collect::<Result<_>>()
+                .map_err(|e| Error::Config(format!("DATABASE_RETIRED_ENCRYPTION_KEYS: {e}")))?;
+        }
         if let Some(n) = env_number("DATABASE_MAX_CONNECTIONS")? {
             config.max_connections = u32::try_from(n)
                 .map_err(|_| Error::Config("DATABASE_MAX_CONNECTIONS is too large".into()))?;

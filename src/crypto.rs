@@ -1,16 +1,19 @@
-//! Encryption of secrets at rest: the key, its file, and the cipher built from it once.
+//! Encryption of secrets at rest: keys, key files, and the key ring a store encrypts with.
 //!
 //! Values are sealed with XChaCha20-Poly1305 under a fresh random 192-bit nonce. The stored
-//! form is `version (1 byte) || nonce (24 bytes) || ciphertext and tag`. The associated data
-//! binds a ciphertext to the place it was written for (row and column), so a value copied
-//! elsewhere fails to decrypt.
+//! form is `version (1 byte) || key id (8 bytes) || nonce (24 bytes) || ciphertext and tag`.
+//! The key id says which key of the ring opens the value, so keys can be rotated. The
+//! associated data binds a ciphertext to the place it was written for (row and column), so
+//! a value copied elsewhere fails to decrypt.
 
-use std::{fmt, fs, io::Write, path::Path};
+use std::{fmt, fs, io::Write, path::Path, sync::Arc};
 
+use base64::Engine;
 use chacha20poly1305::{
     AeadCore, KeyInit, XChaCha20Poly1305, XNonce,
     aead::{Aead, OsRng, Payload, rand_core::RngCore},
 };
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
@@ -18,8 +21,46 @@ use crate::{Error, Result};
 /// Length of a key in bytes.
 pub const KEY_LEN: usize = 32;
 const FORMAT_VERSION: u8 = 1;
+const KEY_ID_LEN: usize = 8;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+
+/// Identifies a key without revealing it: the first 8 bytes of SHA-256 over a fixed label
+/// and the key. Shown as 16 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId([u8; KEY_ID_LEN]);
+
+impl KeyId {
+    /// The id's bytes, as stored after the version byte.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The id stored in the header of a sealed value, if it has one.
+    #[must_use]
+    pub fn of_ciphertext(stored: &[u8]) -> Option<Self> {
+        match stored {
+            [FORMAT_VERSION, rest @ ..] if rest.len() >= KEY_ID_LEN => {
+                rest[..KEY_ID_LEN].try_into().ok().map(Self)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
 
 /// A 256-bit key for the values the store encrypts. The bytes are wiped from memory when the
 /// key is dropped and `Debug` never shows them.
@@ -39,6 +80,40 @@ impl EncryptionKey {
     #[must_use]
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         Self(Zeroizing::new(bytes))
+    }
+
+    /// This key's id, as stored in front of every value it seals.
+    #[must_use]
+    pub fn id(&self) -> KeyId {
+        let digest = Sha256::new()
+            .chain_update(b"pierre-store key id v1\0")
+            .chain_update(self.0.as_ref())
+            .finalize();
+        let mut id = [0_u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        KeyId(id)
+    }
+
+    /// The key encoded in standard base64 (44 characters), as in the
+    /// `DATABASE_ENCRYPTION_KEY` environment variable.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `encoded` is not base64 or not 32 bytes once decoded. The
+    /// message never contains the value.
+    pub fn from_base64(encoded: &str) -> Result<Self> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| Error::Config("the encryption key is not valid base64".into()))?,
+        );
+        Self::from_slice(&bytes)
+    }
+
+    /// The key in standard base64, for `DATABASE_ENCRYPTION_KEY`. Treat the result as a
+    /// secret.
+    #[must_use]
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0.as_ref()))
     }
 
     /// The key made of `bytes`.
@@ -61,20 +136,24 @@ impl EncryptionKey {
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read or written; [`Error::Config`] when it
-    /// does not hold exactly 32 bytes.
+    /// does not hold exactly 32 bytes, or (on Unix) when group or others may read it, as
+    /// ssh does for private keys.
     pub fn load_or_create(path: &Path) -> Result<Self> {
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
         };
         match fs::read(path).map(Zeroizing::new) {
-            Ok(bytes) => Self::from_slice(&bytes).map_err(|_| {
-                Error::Config(format!(
-                    "key file {} holds {} bytes, expected {KEY_LEN}",
-                    path.display(),
-                    bytes.len()
-                ))
-            }),
+            Ok(bytes) => {
+                refuse_shared_key_file(path)?;
+                Self::from_slice(&bytes).map_err(|_| {
+                    Error::Config(format!(
+                        "key file {} holds {} bytes, expected {KEY_LEN}",
+                        path.display(),
+                        bytes.len()
+                    ))
+                })
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     fs::create_dir_all(parent).map_err(io)?;
@@ -108,19 +187,101 @@ impl fmt::Debug for EncryptionKey {
     }
 }
 
-/// The cipher of a store, built once from its key.
-pub(crate) struct Cipher(XChaCha20Poly1305);
+/// Refuses a key file that group or others may read (mode bits 077).
+fn refuse_shared_key_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::Config(format!(
+                "key file {path} is accessible by group or others (mode {mode:03o}); \
+                 run `chmod 600 {path}`",
+                path = path.display(),
+                mode = mode & 0o777,
+            )));
+        }
+    }
+    Ok(())
+}
 
-impl Cipher {
-    pub(crate) fn new(key: &EncryptionKey) -> Self {
-        Self(XChaCha20Poly1305::new(key.0.as_ref().into()))
+/// One key, ready to use.
+struct Sealer {
+    id: KeyId,
+    cipher: XChaCha20Poly1305,
+}
+
+impl Sealer {
+    fn new(key: &EncryptionKey) -> Self {
+        Self {
+            id: key.id(),
+            cipher: XChaCha20Poly1305::new(key.0.as_ref().into()),
+        }
+    }
+}
+
+/// The keys of a store: one active key that seals every new value, and retired keys that
+/// still open values sealed before a rotation. Built once; ciphers are not rebuilt per call.
+pub(crate) struct KeyRing {
+    active: Arc<Sealer>,
+    retired: Vec<Arc<Sealer>>,
+}
+
+impl KeyRing {
+    pub(crate) fn new(active: &EncryptionKey, retired: &[EncryptionKey]) -> Self {
+        let active = Arc::new(Sealer::new(active));
+        let mut ring = Self {
+            active,
+            retired: Vec::new(),
+        };
+        for key in retired {
+            ring.add_retired(Arc::new(Sealer::new(key)));
+        }
+        ring
     }
 
-    /// Seals `plaintext`, bound to `aad`.
+    fn add_retired(&mut self, sealer: Arc<Sealer>) {
+        if sealer.id != self.active.id && self.retired.iter().all(|r| r.id != sealer.id) {
+            self.retired.push(sealer);
+        }
+    }
+
+    /// This ring with `key` active and every other key (the old active one included)
+    /// retired. If `key` is already active, the same keys.
+    pub(crate) fn rotated_to(&self, key: &EncryptionKey) -> Self {
+        let new = key.id();
+        let active = std::iter::once(&self.active)
+            .chain(&self.retired)
+            .find(|s| s.id == new)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Sealer::new(key)));
+        let mut ring = Self {
+            active,
+            retired: Vec::new(),
+        };
+        for sealer in std::iter::once(&self.active).chain(&self.retired) {
+            ring.add_retired(Arc::clone(sealer));
+        }
+        ring
+    }
+
+    /// The id of the active key.
+    pub(crate) fn active_id(&self) -> KeyId {
+        self.active.id
+    }
+
+    /// Seals `plaintext` with the active key, bound to `aad`.
     pub(crate) fn encrypt(&self, plaintext: &str, aad: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
-            .0
+            .active
+            .cipher
             .encrypt(
                 &nonce,
                 Payload {
@@ -129,28 +290,42 @@ impl Cipher {
                 },
             )
             .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory input");
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
         out.push(FORMAT_VERSION);
+        out.extend_from_slice(&self.active.id.0);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
     }
 
-    /// Opens a value sealed by [`Cipher::encrypt`] with the same `aad`.
+    /// Opens a value sealed by [`KeyRing::encrypt`] (with this ring's active key or one of
+    /// its retired keys) with the same `aad`.
     ///
     /// # Errors
-    /// [`Error::Decryption`] naming `what` for a wrong key, a different `aad`, or data that
-    /// is truncated, tampered with or not UTF-8.
+    /// [`Error::Decryption`] naming `what` for an unknown key id, a different `aad`, or data
+    /// that is truncated, tampered with or not UTF-8.
     pub(crate) fn decrypt(&self, stored: &[u8], aad: &[u8], what: &'static str) -> Result<String> {
         let fail = || Error::Decryption { what };
-        if stored.len() < 1 + NONCE_LEN + TAG_LEN || stored[0] != FORMAT_VERSION {
+        if stored.len() < HEADER_LEN + TAG_LEN {
             return Err(fail());
         }
-        let (nonce, sealed) = stored[1..].split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| fail())?;
-        let plaintext = self
-            .0
-            .decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad })
+        let id = KeyId::of_ciphertext(stored).ok_or_else(fail)?;
+        let sealer = std::iter::once(&self.active)
+            .chain(&self.retired)
+            .find(|s| s.id == id)
+            .ok_or_else(fail)?;
+        let nonce: [u8; NONCE_LEN] = stored[1 + KEY_ID_LEN..HEADER_LEN]
+            .try_into()
+            .map_err(|_| fail())?;
+        let plaintext = sealer
+            .cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &stored[HEADER_LEN..],
+                    aad,
+                },
+            )
             .map_err(|_| fail())?;
         String::from_utf8(plaintext).map_err(|_| fail())
     }

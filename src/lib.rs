@@ -32,16 +32,19 @@ mod config;
 mod crypto;
 mod error;
 mod model;
+pub mod password;
+mod secret;
 mod store;
 mod validate;
 
 pub use backend::Backend;
 pub use config::{DEFAULT_DATABASE_URL, DEFAULT_KEY_PATH, StoreConfig};
-pub use crypto::{EncryptionKey, KEY_LEN};
+pub use crypto::{EncryptionKey, KEY_LEN, KeyId};
 pub use error::{Error, Result};
 pub use model::*;
+pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
-pub use store::Store;
+pub use store::{A2A_SECRET_PREFIX, API_KEY_PREFIX, RotationOptions, RotationReport, Store};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -7,12 +7,12 @@
 
 use std::future::Future;
 
-use sqlx::{Pool, migrate::MigrateError};
+use sqlx::{Pool, Transaction, migrate::MigrateError};
 
 use super::{codec::Timestamp, rows::*};
 use crate::{
     StoreConfig,
-    model::{A2AClientId, ActivityId, TenantId, UserId},
+    model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId},
 };
 
 /// Opening a pool and migrating its database.
@@ -21,6 +21,11 @@ pub trait Lifecycle: sqlx::Database {
     fn connect(config: &StoreConfig) -> impl Future<Output = sqlx::Result<Pool<Self>>> + Send;
     /// Applies the embedded migrations not yet applied.
     fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), MigrateError>> + Send;
+    /// Begins a transaction that will write: on SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
 }
 
 /// `users`.
@@ -41,6 +46,13 @@ pub trait UserQueries: sqlx::Database {
     /// the number of rows deleted.
     fn delete_user(pool: &Pool<Self>, id: UserId)
     -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Replaces the password hash; returns the number of rows changed.
+    fn update_user_password_hash(
+        pool: &Pool<Self>,
+        id: UserId,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Returns the number of rows changed.
     fn update_user_last_active(
         pool: &Pool<Self>,
@@ -61,6 +73,26 @@ pub trait TokenQueries: sqlx::Database {
         user_id: UserId,
         provider: &str,
     ) -> impl Future<Output = sqlx::Result<Option<OAuthTokenRow>>> + Send;
+    /// Up to `limit` token rows after `(user_id, provider)` in key order with a column
+    /// whose header does not carry `key_id` (bytes 2..=9), locked for update where the
+    /// backend can.
+    fn select_tokens_not_under_key(
+        conn: &mut Self::Connection,
+        key_id: &[u8],
+        after_user_id: UserId,
+        after_provider: &str,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<TokenCiphertextRow>>> + Send;
+    /// Replaces both encrypted columns of a token row; returns the number of rows changed.
+    fn update_token_ciphertexts(
+        conn: &mut Self::Connection,
+        row: &TokenCiphertextRow,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// The number of token rows, and of those with a column not under `key_id`.
+    fn count_tokens_by_key(
+        pool: &Pool<Self>,
+        key_id: &[u8],
+    ) -> impl Future<Output = sqlx::Result<(i64, i64)>> + Send;
     /// Returns the number of rows deleted.
     fn delete_oauth_token(
         pool: &Pool<Self>,
@@ -79,6 +111,18 @@ pub trait ApiKeyQueries: sqlx::Database {
         pool: &Pool<Self>,
         key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
+    /// For an active, unexpired key with this hash: sets `last_used` to `now`, adds one to
+    /// `usage_count` and returns the updated row, in one statement.
+    fn touch_valid_api_key(
+        pool: &Pool<Self>,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
+    /// Sets `is_active` to false; returns the number of rows matched.
+    fn deactivate_api_key(
+        pool: &Pool<Self>,
+        id: ApiKeyId,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Oldest first.
     fn select_api_keys_by_user(
         pool: &Pool<Self>,
@@ -112,6 +156,13 @@ pub trait A2AClientQueries: sqlx::Database {
     fn select_a2a_client_by_id(
         pool: &Pool<Self>,
         id: A2AClientId,
+    ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    /// For an active client with this key hash: sets `last_used` to `now` and returns the
+    /// updated row, in one statement.
+    fn touch_active_a2a_client(
+        pool: &Pool<Self>,
+        api_key_hash: &str,
+        now: Timestamp,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
     fn select_a2a_client_by_key_hash(
         pool: &Pool<Self>,

@@ -43,6 +43,16 @@ pub struct OAuthTokenRow {
     pub updated_at: Timestamp,
 }
 
+/// The encrypted columns of a `user_oauth_tokens` row, as key rotation reads and writes
+/// them.
+#[derive(Debug)]
+pub struct TokenCiphertextRow {
+    pub user_id: UserId,
+    pub provider: String,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+}
+
 /// An `api_keys` row.
 #[derive(Debug)]
 pub struct ApiKeyRow {

@@ -58,7 +58,7 @@ impl<B: Backend> Store<B> {
     }
 }
 
-fn a2a_client_from_row(row: A2AClientRow) -> A2AClient {
+pub(super) fn a2a_client_from_row(row: A2AClientRow) -> A2AClient {
     A2AClient {
         id: row.id,
         name: row.name,

@@ -78,7 +78,7 @@ fn api_key_row(key: &ApiKey) -> Result<ApiKeyRow> {
     })
 }
 
-fn api_key_from_row(row: ApiKeyRow) -> Result<ApiKey> {
+pub(super) fn api_key_from_row(row: ApiKeyRow) -> Result<ApiKey> {
     Ok(ApiKey {
         id: row.id,
         user_id: row.user_id,

@@ -5,33 +5,43 @@
 mod a2a_clients;
 mod activities;
 mod api_keys;
+mod auth;
 mod convert;
+mod credentials;
+mod rotation;
 mod tenants;
 mod tokens;
 mod usage;
 mod users;
 
-use std::{fmt, sync::Arc};
+pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
+pub use rotation::{RotationOptions, RotationReport};
+
+use std::{
+    fmt,
+    sync::{Arc, PoisonError, RwLock},
+};
 
 use sqlx::Pool;
 
-use crate::{Backend, EncryptionKey, Result, StoreConfig, config, crypto::Cipher};
+use crate::{Backend, EncryptionKey, KeyId, Result, StoreConfig, config, crypto::KeyRing};
 
 /// The database layer on backend `B` ([`Sqlite`](crate::Sqlite) or
-/// [`Postgres`](crate::Postgres)): a connection pool and the cipher for OAuth tokens.
+/// [`Postgres`](crate::Postgres)): a connection pool and the key ring for OAuth tokens.
 ///
 /// Cloning is cheap (the pool and cipher are shared), and every method's future is `Send`,
 /// so a store can be handed to `tokio::spawn`ed tasks.
 pub struct Store<B: Backend> {
     pool: Pool<B>,
-    cipher: Arc<Cipher>,
+    /// Shared by every clone, so a key rotation switches them all to the new key at once.
+    keys: Arc<RwLock<Arc<KeyRing>>>,
 }
 
 impl<B: Backend> Clone for Store<B> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
-            cipher: Arc::clone(&self.cipher),
+            keys: Arc::clone(&self.keys),
         }
     }
 }
@@ -67,7 +77,10 @@ impl<B: Backend> Store<B> {
         let pool = B::connect(&config).await?;
         Ok(Self {
             pool,
-            cipher: Arc::new(Cipher::new(&config.encryption_key)),
+            keys: Arc::new(RwLock::new(Arc::new(KeyRing::new(
+                &config.encryption_key,
+                &config.retired_keys,
+            )))),
         })
     }
 
@@ -86,6 +99,22 @@ impl<B: Backend> Store<B> {
     #[must_use]
     pub fn backend_info(&self) -> &'static str {
         B::INFO
+    }
+
+    /// The id of the key new values are encrypted with.
+    #[must_use]
+    pub fn encryption_key_id(&self) -> KeyId {
+        self.keys().active_id()
+    }
+
+    /// The current key ring (cheap: an `Arc` clone under a read lock).
+    fn keys(&self) -> Arc<KeyRing> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `ring` the key ring of this store and all its clones.
+    fn set_keys(&self, ring: KeyRing) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
     }
 
     /// Closes every connection; later calls fail with [`Error::Database`].

@@ -8,7 +8,7 @@ use crate::{
 
 /// The associated data of an encrypted token column: binds the ciphertext to its row and
 /// column, so a value copied to another user, provider or column does not decrypt.
-fn aad(user: UserId, provider: OAuthProvider, column: &str) -> Vec<u8> {
+pub(super) fn aad(user: UserId, provider: OAuthProvider, column: &str) -> Vec<u8> {
     format!("pierre-store/user_oauth_tokens/{user}/{provider}/{column}").into_bytes()
 }
 
@@ -34,16 +34,15 @@ impl<B: Backend> Store<B> {
         validate::opt_text("scope", token.scope.as_deref(), validate::MAX_TEXT_LEN)?;
         validate::opt_timestamp("expires_at", token.expires_at)?;
         let now = Timestamp::from(clock::now());
+        let keys = self.keys();
         let row = OAuthTokenRow {
             user_id: user,
             provider: provider.as_str().to_owned(),
-            access_token: self
-                .cipher
-                .encrypt(&token.access_token, &aad(user, provider, "access_token")),
-            refresh_token: token.refresh_token.as_deref().map(|t| {
-                self.cipher
-                    .encrypt(t, &aad(user, provider, "refresh_token"))
-            }),
+            access_token: keys.encrypt(&token.access_token, &aad(user, provider, "access_token")),
+            refresh_token: token
+                .refresh_token
+                .as_deref()
+                .map(|t| keys.encrypt(t, &aad(user, provider, "refresh_token"))),
             expires_at: token.expires_at.map(Timestamp::from),
             scope: token.scope.clone(),
             created_at: now,
@@ -67,7 +66,8 @@ impl<B: Backend> Store<B> {
         let Some(row) = B::select_oauth_token(&self.pool, user, provider.as_str()).await? else {
             return Ok(None);
         };
-        let access_token = self.cipher.decrypt(
+        let keys = self.keys();
+        let access_token = keys.decrypt(
             &row.access_token,
             &aad(user, provider, "access_token"),
             "access_token",
@@ -75,7 +75,7 @@ impl<B: Backend> Store<B> {
         let refresh_token = row
             .refresh_token
             .map(|sealed| {
-                self.cipher.decrypt(
+                keys.decrypt(
                     &sealed,
                     &aad(user, provider, "refresh_token"),
                     "refresh_token",

@@ -114,7 +114,7 @@ fn user_row(user: &User) -> Result<UserRow> {
     })
 }
 
-fn user_from_row(row: UserRow) -> Result<User> {
+pub(super) fn user_from_row(row: UserRow) -> Result<User> {
     Ok(User {
         id: row.id,
         email: row.email,

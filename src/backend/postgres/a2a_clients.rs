@@ -60,4 +60,23 @@ impl A2AClientQueries for Postgres {
         .fetch_optional(pool)
         .await
     }
+
+    async fn touch_active_a2a_client(
+        pool: &PgPool,
+        api_key_hash: &str,
+        now: Timestamp,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"UPDATE a2a_clients SET last_used = $2 WHERE api_key_hash = $1 AND is_active
+             RETURNING id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>""#,
+            api_key_hash,
+            now as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
 }

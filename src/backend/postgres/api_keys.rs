@@ -68,4 +68,35 @@ impl ApiKeyQueries for Postgres {
         .fetch_all(pool)
         .await
     }
+
+    async fn touch_valid_api_key(
+        pool: &PgPool,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> sqlx::Result<Option<ApiKeyRow>> {
+        sqlx::query_as!(
+            ApiKeyRow,
+            r#"UPDATE api_keys SET last_used = $2, usage_count = usage_count + 1
+             WHERE key_hash = $1 AND is_active AND (expires_at IS NULL OR expires_at > $2)
+             RETURNING id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, key_hash,
+                key_prefix, tier, scopes AS "scopes: Json<Vec<String>>", is_active,
+                last_used AS "last_used: Timestamp", usage_count, rate_limit_override,
+                expires_at AS "expires_at: Timestamp", created_at AS "created_at: Timestamp",
+                metadata AS "metadata: Json<Value>""#,
+            key_hash,
+            now as _
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn deactivate_api_key(pool: &PgPool, id: ApiKeyId) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE api_keys SET is_active = FALSE WHERE id = $1",
+            id as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -19,4 +19,8 @@ impl Lifecycle for Postgres {
     async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
         MIGRATOR.run(pool).await
     }
+
+    async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
+        pool.begin().await
+    }
 }

@@ -1,7 +1,11 @@
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::{
-    backend::{TokenQueries, codec::Timestamp, rows::OAuthTokenRow},
+    backend::{
+        TokenQueries,
+        codec::Timestamp,
+        rows::{OAuthTokenRow, TokenCiphertextRow},
+    },
     model::UserId,
 };
 
@@ -60,5 +64,62 @@ impl TokenQueries for Postgres {
         .execute(pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn select_tokens_not_under_key(
+        conn: &mut PgConnection,
+        key_id: &[u8],
+        after_user_id: UserId,
+        after_provider: &str,
+        limit: i64,
+    ) -> sqlx::Result<Vec<TokenCiphertextRow>> {
+        sqlx::query_as!(
+            TokenCiphertextRow,
+            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token
+             FROM user_oauth_tokens
+             WHERE (user_id, provider) > ($2, $3)
+               AND (substring(access_token FROM 2 FOR 8) <> $1
+                    OR (refresh_token IS NOT NULL AND substring(refresh_token FROM 2 FOR 8) <> $1))
+             ORDER BY user_id, provider
+             LIMIT $4
+             FOR UPDATE"#,
+            key_id,
+            after_user_id as _,
+            after_provider,
+            limit
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    async fn update_token_ciphertexts(
+        conn: &mut PgConnection,
+        row: &TokenCiphertextRow,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE user_oauth_tokens SET access_token = $3, refresh_token = $4
+             WHERE user_id = $1 AND provider = $2",
+            row.user_id as _,
+            row.provider,
+            row.access_token,
+            row.refresh_token
+        )
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_tokens_by_key(pool: &PgPool, key_id: &[u8]) -> sqlx::Result<(i64, i64)> {
+        let counts = sqlx::query!(
+            r#"SELECT COUNT(*) AS "total!",
+                COUNT(*) FILTER (WHERE substring(access_token FROM 2 FOR 8) <> $1
+                    OR (refresh_token IS NOT NULL AND substring(refresh_token FROM 2 FOR 8) <> $1))
+                    AS "stale!"
+             FROM user_oauth_tokens"#,
+            key_id
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok((counts.total, counts.stale))
     }
 }

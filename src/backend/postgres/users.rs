@@ -88,4 +88,21 @@ impl UserQueries for Postgres {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn update_user_password_hash(
+        pool: &PgPool,
+        id: UserId,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+            id as _,
+            password_hash,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -34,4 +34,8 @@ impl Lifecycle for Sqlite {
     async fn migrate(pool: &SqlitePool) -> Result<(), MigrateError> {
         MIGRATOR.run(pool).await
     }
+
+    async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
 }

@@ -84,4 +84,21 @@ impl UserQueries for Sqlite {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn update_user_password_hash(
+        pool: &SqlitePool,
+        id: UserId,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+            id,
+            password_hash,
+            at
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

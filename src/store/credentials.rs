@@ -1,0 +1,107 @@
+//! Issuing and checking API keys and A2A client secrets.
+
+use time::OffsetDateTime;
+
+use crate::{
+    A2AClient, ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId, clock,
+    secret::{self, MAX_SECRET_LEN, PlaintextSecret},
+};
+
+use super::{a2a_clients::a2a_client_from_row, api_keys::api_key_from_row};
+
+/// What every issued API key starts with.
+pub const API_KEY_PREFIX: &str = "pk_live_";
+/// What every issued A2A client secret starts with.
+pub const A2A_SECRET_PREFIX: &str = "a2a_live_";
+
+impl<B: Backend> Store<B> {
+    /// Issues a new API key for `user`: 256 random bits after [`API_KEY_PREFIX`]. Stores
+    /// only its SHA-256 hash and a display prefix, and returns the key's row with the
+    /// plaintext, which cannot be recovered later.
+    ///
+    /// # Errors
+    /// As [`Store::create_api_key`].
+    pub async fn issue_api_key(
+        &self,
+        user: UserId,
+        name: &str,
+        tier: ApiKeyTier,
+        scopes: Vec<String>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(ApiKey, PlaintextSecret)> {
+        let issued = secret::issue(API_KEY_PREFIX);
+        let mut key = ApiKey::new(user, name, &issued.hash, &issued.display_prefix);
+        key.tier = tier;
+        key.scopes = scopes;
+        key.expires_at = expires_at.map(clock::truncate);
+        self.create_api_key(&key).await?;
+        Ok((key, issued.plaintext))
+    }
+
+    /// The key whose plaintext this is, if it is active and not expired; its `last_used`
+    /// and `usage_count` are updated in the same statement. `None` for an unknown,
+    /// revoked or expired key.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn authenticate_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>> {
+        if plaintext.len() > MAX_SECRET_LEN {
+            return Ok(None);
+        }
+        let hash = secret::hash(plaintext);
+        B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
+            .await?
+            .map(api_key_from_row)
+            .transpose()
+    }
+
+    /// Deactivates the key: it stays listed, but no longer authenticates. Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such key.
+    pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
+        if B::deactivate_api_key(&self.pool, id).await? == 0 {
+            return Err(Error::NotFound {
+                entity: "api key",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Registers a new A2A client with a fresh secret (256 random bits after
+    /// [`A2A_SECRET_PREFIX`]); stores only its SHA-256 hash and returns the plaintext once.
+    ///
+    /// # Errors
+    /// As [`Store::create_a2a_client`].
+    pub async fn issue_a2a_client(
+        &self,
+        name: &str,
+        capabilities: Vec<String>,
+        rate_limit_per_day: i64,
+    ) -> Result<(A2AClient, PlaintextSecret)> {
+        let issued = secret::issue(A2A_SECRET_PREFIX);
+        let mut client = A2AClient::new(name, &issued.hash);
+        client.capabilities = capabilities;
+        client.rate_limit_per_day = rate_limit_per_day;
+        self.create_a2a_client(&client).await?;
+        Ok((client, issued.plaintext))
+    }
+
+    /// The active client whose secret this is, with `last_used` updated in the same
+    /// statement; `None` for an unknown or inactive client.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
+        if plaintext.len() > MAX_SECRET_LEN {
+            return Ok(None);
+        }
+        let hash = secret::hash(plaintext);
+        Ok(
+            B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
+                .await?
+                .map(a2a_client_from_row),
+        )
+    }
+}

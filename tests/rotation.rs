@@ -1,0 +1,274 @@
+//! Key rotation: every secret re-encrypted under the new key, in resumable batches, while
+//! the store keeps writing.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{
+    EncryptionKey, Error, KeyId, OAuthProvider, OAuthToken, RotationOptions, Store, StoreConfig,
+    User, UserId,
+};
+
+backend_tests!(
+    full_rotation_reencrypts_everything_and_the_old_key_can_go,
+    interrupted_rotation_resumes_without_reencrypting_twice,
+    tokens_written_during_rotation_end_up_under_the_new_key,
+    undecryptable_rows_are_counted_failed_and_left_alone,
+    unknown_key_id_fails_to_decrypt,
+);
+
+const PROVIDERS: [(OAuthProvider, &str); 2] = [
+    (OAuthProvider::Strava, "strava"),
+    (OAuthProvider::Garmin, "garmin"),
+];
+
+fn token(n: usize, provider: &str) -> OAuthToken {
+    OAuthToken {
+        access_token: format!("access-{provider}-{n}"),
+        refresh_token: (n % 3 != 0).then(|| format!("refresh-{provider}-{n}")),
+        expires_at: None,
+        scope: Some("read".into()),
+    }
+}
+
+/// `users` users with a token at each of two providers.
+async fn seed<B: TestBackend>(db: &TestDb<B>, users: usize) -> eyre::Result<Vec<UserId>> {
+    let mut ids = Vec::new();
+    for n in 0..users {
+        let id = db
+            .store
+            .create_user(&User::new(&format!("u{n}@example.com"), "hash"))
+            .await?;
+        for (provider, name) in PROVIDERS {
+            db.store
+                .upsert_oauth_token(id, provider, &token(n, name))
+                .await?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Asserts that every raw ciphertext carries `key`'s id.
+async fn assert_all_under<B: TestBackend>(
+    db: &TestDb<B>,
+    users: &[UserId],
+    key: &EncryptionKey,
+) -> eyre::Result<()> {
+    for &user in users {
+        for (_, name) in PROVIDERS {
+            let (access, refresh) = B::raw_token_columns(&db.url, user, name).await?;
+            assert_eq!(
+                KeyId::of_ciphertext(&access),
+                Some(key.id()),
+                "{user}/{name} access"
+            );
+            if let Some(refresh) = refresh {
+                assert_eq!(
+                    KeyId::of_ciphertext(&refresh),
+                    Some(key.id()),
+                    "{user}/{name} refresh"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn full_rotation_reencrypts_everything_and_the_old_key_can_go<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 12).await?;
+    let new_key = EncryptionKey::generate();
+    let mut batches_seen = 0;
+    let options = RotationOptions {
+        batch_size: 5,
+        ..RotationOptions::default()
+    };
+    let report = db
+        .store
+        .rotate_encryption_key_with(&new_key, options, |_| batches_seen += 1)
+        .await?;
+    assert_eq!(
+        (report.reencrypted, report.skipped, report.failed),
+        (24, 0, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.complete && report.batches == 5 && batches_seen == 5,
+        "{report:?}"
+    );
+    assert_eq!(db.store.encryption_key_id(), new_key.id());
+    assert_all_under(&db, &users, &new_key).await?;
+
+    // The old key thrown away: the new key alone reads everything.
+    let fresh = db.reopen_with(new_key.clone()).await?;
+    for (n, &user) in users.iter().enumerate() {
+        for (provider, name) in PROVIDERS {
+            assert_eq!(
+                fresh.get_oauth_token(user, provider).await?,
+                Some(token(n, name))
+            );
+        }
+    }
+    let old_only = db.reopen_with(db.key.clone()).await?;
+    let err = old_only
+        .get_oauth_token(users[0], OAuthProvider::Strava)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decryption { .. }), "{err:?}");
+
+    // Rotating again to the same key finds nothing to do.
+    let again = db.store.rotate_encryption_key(&new_key).await?;
+    assert_eq!((again.reencrypted, again.skipped, again.failed), (0, 24, 0));
+    Ok(())
+}
+
+async fn interrupted_rotation_resumes_without_reencrypting_twice<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 10).await?;
+    let new_key = EncryptionKey::generate();
+    let stopped = db
+        .store
+        .rotate_encryption_key_with(
+            &new_key,
+            RotationOptions {
+                batch_size: 4,
+                max_batches: Some(2),
+            },
+            |_| {},
+        )
+        .await?;
+    assert_eq!(
+        (stopped.reencrypted, stopped.batches, stopped.complete),
+        (8, 2, false),
+        "{stopped:?}"
+    );
+
+    // A restarted process: new key active, old key retired.
+    let mut config = StoreConfig::new(db.url.clone(), new_key.clone());
+    config.retired_keys = vec![db.key.clone()];
+    let restarted = Store::<B>::connect(config).await?;
+    assert!(
+        restarted
+            .get_oauth_token(users[9], OAuthProvider::Garmin)
+            .await?
+            .is_some(),
+        "mixed keys readable"
+    );
+    let resumed = restarted.rotate_encryption_key(&new_key).await?;
+    assert_eq!(
+        (resumed.reencrypted, resumed.skipped, resumed.failed),
+        (12, 8, 0),
+        "{resumed:?}"
+    );
+    assert!(resumed.complete);
+    assert_all_under(&db, &users, &new_key).await
+}
+
+async fn tokens_written_during_rotation_end_up_under_the_new_key<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 20).await?;
+    let new_key = EncryptionKey::generate();
+
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = db.store.clone();
+            let users = users.clone();
+            tokio::spawn(async move {
+                let mut last = HashMap::new();
+                for round in 0..15 {
+                    // Each writer owns the users whose index is w modulo 4.
+                    let user = users[(round * 4 + w) % users.len()];
+                    let value = OAuthToken {
+                        access_token: format!("writer-{w}-round-{round}"),
+                        refresh_token: Some(format!("r-{w}-{round}")),
+                        expires_at: None,
+                        scope: None,
+                    };
+                    store
+                        .upsert_oauth_token(user, OAuthProvider::Strava, &value)
+                        .await?;
+                    last.insert(user, value);
+                    tokio::task::yield_now().await;
+                }
+                eyre::Ok(last)
+            })
+        })
+        .collect();
+    let options = RotationOptions {
+        batch_size: 3,
+        ..RotationOptions::default()
+    };
+    let report = db
+        .store
+        .rotate_encryption_key_with(&new_key, options, |_| {})
+        .await?;
+    let mut latest = HashMap::new();
+    for writer in writers {
+        latest.extend(writer.await??);
+    }
+    assert!(report.complete && report.failed == 0, "{report:?}");
+
+    // Writes are never lost, and nothing is left under the old key.
+    assert_all_under(&db, &users, &new_key).await?;
+    let fresh = db.reopen_with(new_key).await?;
+    for (n, &user) in users.iter().enumerate() {
+        assert_eq!(
+            fresh.get_oauth_token(user, OAuthProvider::Garmin).await?,
+            Some(token(n, "garmin"))
+        );
+        let strava = fresh
+            .get_oauth_token(user, OAuthProvider::Strava)
+            .await?
+            .expect("kept");
+        if let Some(written) = latest.get(&user) {
+            assert_eq!(&strava, written, "the last write wins and survives");
+        } else {
+            assert_eq!(strava, token(n, "strava"));
+        }
+    }
+    Ok(())
+}
+
+async fn undecryptable_rows_are_counted_failed_and_left_alone<B: TestBackend>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 3).await?;
+    B::raw_set_access_token(&db.url, users[1], "strava", vec![1, 2, 3]).await?;
+    let report = db
+        .store
+        .rotate_encryption_key(&EncryptionKey::generate())
+        .await?;
+    assert_eq!((report.reencrypted, report.failed), (5, 1), "{report:?}");
+    let (raw, _) = B::raw_token_columns(&db.url, users[1], "strava").await?;
+    assert_eq!(raw, vec![1, 2, 3]);
+    Ok(())
+}
+
+async fn unknown_key_id_fails_to_decrypt<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 1).await?;
+    let (mut raw, _) = B::raw_token_columns(&db.url, users[0], "strava").await?;
+    raw[1..9].copy_from_slice(b"otherkey");
+    B::raw_set_access_token(&db.url, users[0], "strava", raw).await?;
+    let err = db
+        .store
+        .get_oauth_token(users[0], OAuthProvider::Strava)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decryption {
+                what: "access_token"
+            }
+        ),
+        "{err:?}"
+    );
+    Ok(())
+}
