@@ -11,8 +11,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite:./data/pierre.db";
 /// The key file used when `DATABASE_ENCRYPTION_KEY_PATH` is not set.
 pub const DEFAULT_KEY_PATH: &str = "./data/encryption.key";
 
-/// Everything [`Store::connect`](crate::Store::connect) needs.
-#[derive(Clone, Debug)]
+/// Everything [`Store::connect`](crate::Store::connect) needs. `Debug` hides the keys and
+/// any password in the URL.
+#[derive(Clone)]
 pub struct StoreConfig {
     /// `sqlite:...` or `postgres://...`; must match the store's backend.
     pub database_url: String,
@@ -129,6 +130,37 @@ impl StoreConfig {
             .acquire_timeout(self.acquire_timeout)
             .idle_timeout(self.idle_timeout)
             .max_lifetime(self.max_lifetime)
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("database_url", &redact_url_password(&self.database_url))
+            .field("encryption_key", &self.encryption_key)
+            .field("retired_keys", &self.retired_keys.len())
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
+    }
+}
+
+/// `url` with the password of its `user:password@` part, if any, replaced.
+pub(crate) fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:[redacted]@{host}{tail}")
+        }
+        _ => url.to_owned(),
     }
 }
 

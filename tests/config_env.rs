@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use pierre_store::{DEFAULT_DATABASE_URL, Error, StoreConfig};
+use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
 
-const VARS: [&str; 7] = [
+const VARS: [&str; 9] = [
+    "DATABASE_ENCRYPTION_KEY",
+    "DATABASE_RETIRED_ENCRYPTION_KEYS",
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_MIN_CONNECTIONS",
@@ -82,6 +84,37 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         set("DATABASE_IDLE_TIMEOUT", "0");
     }
 
+    // A key in the environment wins over the key file (containers).
+    let env_key = EncryptionKey::generate();
+    let retired = [EncryptionKey::generate(), EncryptionKey::generate()];
+    set("DATABASE_ENCRYPTION_KEY", &env_key.to_base64());
+    set(
+        "DATABASE_RETIRED_ENCRYPTION_KEYS",
+        &format!(
+            "{},{}",
+            retired[0].to_base64().as_str(),
+            retired[1].to_base64().as_str()
+        ),
+    );
+    let config = StoreConfig::from_env()?;
+    assert_eq!(config.encryption_key.id(), env_key.id());
+    let retired_ids: Vec<_> = config.retired_keys.iter().map(EncryptionKey::id).collect();
+    assert_eq!(retired_ids, vec![retired[0].id(), retired[1].id()]);
+    set("DATABASE_ENCRYPTION_KEY", "c2VjcmV0LWJ1dC10b28tc2hvcnQ=");
+    let err = StoreConfig::from_env().unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("DATABASE_ENCRYPTION_KEY") && !m.contains("c2VjcmV0")),
+        "{err:?}"
+    );
+    set("DATABASE_ENCRYPTION_KEY", &env_key.to_base64());
+    set("DATABASE_RETIRED_ENCRYPTION_KEYS", "nope");
+    assert!(matches!(StoreConfig::from_env(), Err(Error::Config(_))));
+    clear();
+
+    set(
+        "DATABASE_ENCRYPTION_KEY_PATH",
+        &key_path.display().to_string(),
+    );
     std::fs::write(&key_path, b"short")?;
     assert!(matches!(StoreConfig::from_env(), Err(Error::Config(_))));
     clear();

@@ -31,6 +31,7 @@ fn a_key_file_of_the_wrong_length_is_refused_and_kept() -> eyre::Result<()> {
     for len in [0, 16, 31, 33, 64] {
         let path = dir.path().join(format!("key-{len}"));
         std::fs::write(&path, vec![7; len])?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         let err = EncryptionKey::load_or_create(&path).unwrap_err();
         assert!(
             matches!(&err, Error::Config(m) if m.contains("32")),
@@ -62,8 +63,17 @@ fn debug_output_never_shows_secrets() {
             && !key_debug.contains("171")
     );
 
-    let config = StoreConfig::new("sqlite:x.db", key);
+    let config = StoreConfig::new("sqlite:x.db", key.clone());
     assert!(!format!("{config:?}").contains("171"));
+    let config = StoreConfig::new(
+        "postgres://pierre:hunter2@db:5432/pierre?sslmode=require",
+        key,
+    );
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("pierre:[redacted]@db:5432/pierre"),
+        "{shown}"
+    );
 
     let user = User::new("u@example.com", "$argon2id$SECRET-HASH");
     assert!(!format!("{user:?}").contains("SECRET-HASH"));
@@ -80,4 +90,42 @@ fn debug_output_never_shows_secrets() {
         "{shown}"
     );
     assert!(shown.contains("read"));
+}
+
+#[test]
+fn a_key_file_readable_by_others_is_refused() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("shared.key");
+    std::fs::write(&path, [9_u8; 32])?;
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        let err = EncryptionKey::load_or_create(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("chmod 600")),
+            "{mode:o}: {err:?}"
+        );
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    assert_eq!(
+        EncryptionKey::load_or_create(&path)?.id(),
+        EncryptionKey::from_bytes([9; 32]).id()
+    );
+    Ok(())
+}
+
+#[test]
+fn base64_keys_round_trip_and_bad_ones_are_refused() {
+    let key = EncryptionKey::generate();
+    let encoded = key.to_base64();
+    assert_eq!(
+        EncryptionKey::from_base64(&encoded).map(|k| k.id()).ok(),
+        Some(key.id())
+    );
+    for bad in ["", "not base64!", "c2hvcnQ="] {
+        let err = EncryptionKey::from_base64(bad).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if !m.contains(bad) || bad.is_empty()),
+            "{err:?}"
+        );
+    }
 }

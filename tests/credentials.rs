@@ -1,0 +1,318 @@
+//! Passwords, API keys and A2A secrets as the server uses them to authenticate callers.
+
+mod common;
+
+use std::time::Instant;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{
+    A2A_SECRET_PREFIX, API_KEY_PREFIX, ApiKeyId, ApiKeyTier, Error, User, UserId, UserStatus,
+    password,
+};
+use time::OffsetDateTime;
+
+backend_tests!(
+    password_login_accepts_the_right_password_only,
+    password_login_refuses_suspended_and_deleted_users,
+    weak_password_hashes_are_upgraded_at_login,
+    issued_api_keys_authenticate_and_count_their_use,
+    revoked_and_expired_api_keys_do_not_authenticate,
+    issued_a2a_clients_authenticate_and_inactive_ones_do_not,
+    lookups_keep_completing_while_passwords_hash,
+);
+
+async fn user_with_password<B: TestBackend>(
+    db: &TestDb<B>,
+    email: &str,
+    pw: &str,
+    status: UserStatus,
+) -> eyre::Result<User> {
+    let mut user = User::new(email, &password::hash(pw).await?);
+    user.status = status;
+    db.store.create_user(&user).await?;
+    Ok(user)
+}
+
+async fn password_login_accepts_the_right_password_only<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = user_with_password(
+        &db,
+        "alice@example.com",
+        "correct horse",
+        UserStatus::Active,
+    )
+    .await?;
+    let found = db
+        .store
+        .verify_user_password("Alice@Example.com", "correct horse")
+        .await?;
+    assert_eq!(found.map(|u| u.id), Some(user.id));
+    assert!(
+        db.store
+            .verify_user_password("alice@example.com", "Correct horse")
+            .await?
+            .is_none()
+    );
+    assert!(
+        db.store
+            .verify_user_password("alice@example.com", "")
+            .await?
+            .is_none()
+    );
+    assert!(
+        db.store
+            .verify_user_password("nobody@example.com", "correct horse")
+            .await?
+            .is_none()
+    );
+    assert!(
+        db.store
+            .verify_user_password("not an email", "x")
+            .await?
+            .is_none()
+    );
+    // Pending users are not refused by the store; the server decides what pending means.
+    user_with_password(&db, "new@example.com", "pw", UserStatus::Pending).await?;
+    assert!(
+        db.store
+            .verify_user_password("new@example.com", "pw")
+            .await?
+            .is_some()
+    );
+    Ok(())
+}
+
+async fn password_login_refuses_suspended_and_deleted_users<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    for (email, status) in [
+        ("s@example.com", UserStatus::Suspended),
+        ("d@example.com", UserStatus::Deleted),
+    ] {
+        user_with_password(&db, email, "pw", status).await?;
+        assert!(
+            db.store.verify_user_password(email, "pw").await?.is_none(),
+            "{status:?}"
+        );
+    }
+    Ok(())
+}
+
+async fn weak_password_hashes_are_upgraded_at_login<B: TestBackend>() -> eyre::Result<()> {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
+    let db = TestDb::<B>::new().await?;
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(4096, 1, 1, None)?,
+    )
+    .hash_password(b"pw", &SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA")?)?
+    .to_string();
+    assert!(password::needs_rehash(&weak));
+    let user = User::new("old@example.com", &weak);
+    db.store.create_user(&user).await?;
+
+    let logged_in = db
+        .store
+        .verify_user_password("old@example.com", "pw")
+        .await?
+        .expect("right password");
+    let stored = db.store.get_user(user.id).await?.expect("user");
+    assert_ne!(stored.password_hash, weak);
+    assert_eq!(stored.password_hash, logged_in.password_hash);
+    assert!(
+        stored.password_hash.contains("m=19456,t=2,p=1"),
+        "{:?}",
+        stored.password_hash.get(..30)
+    );
+    assert!(!password::needs_rehash(&stored.password_hash));
+    assert!(
+        db.store
+            .verify_user_password("old@example.com", "pw")
+            .await?
+            .is_some()
+    );
+    Ok(())
+}
+
+async fn issued_api_keys_authenticate_and_count_their_use<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db
+        .store
+        .create_user(&User::new("k@example.com", "hash"))
+        .await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(
+            user,
+            "laptop",
+            ApiKeyTier::Premium,
+            vec!["read".into()],
+            None,
+        )
+        .await?;
+    assert!(plaintext.starts_with(API_KEY_PREFIX) && plaintext.len() == API_KEY_PREFIX.len() + 43);
+    assert!(key.key_prefix.starts_with(API_KEY_PREFIX) && plaintext.starts_with(&key.key_prefix));
+    assert_eq!(key.key_hash.len(), 64, "hex SHA-256");
+    let shown = format!("{plaintext} {plaintext:?} {key:?}");
+    assert!(
+        !shown.contains(&plaintext[API_KEY_PREFIX.len()..]) && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    assert!(!key.key_hash.contains(&plaintext[API_KEY_PREFIX.len()..]));
+    assert_eq!(
+        db.store
+            .get_api_key_by_hash(&key.key_hash)
+            .await?
+            .map(|k| k.id),
+        Some(key.id)
+    );
+
+    for n in 1..=3 {
+        let found = db
+            .store
+            .authenticate_api_key(&plaintext)
+            .await?
+            .expect("valid key");
+        assert_eq!((found.id, found.usage_count), (key.id, n));
+        assert!(found.last_used.is_some());
+    }
+    assert!(
+        db.store
+            .authenticate_api_key(&format!("{}x", plaintext.expose()))
+            .await?
+            .is_none()
+    );
+    assert!(db.store.authenticate_api_key("").await?.is_none());
+    assert!(
+        db.store
+            .authenticate_api_key(&"p".repeat(10_000))
+            .await?
+            .is_none()
+    );
+
+    let (_, second) = db
+        .store
+        .issue_api_key(user, "phone", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert_ne!(second.expose(), plaintext.expose());
+    Ok(())
+}
+
+async fn revoked_and_expired_api_keys_do_not_authenticate<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db
+        .store
+        .create_user(&User::new("k@example.com", "hash"))
+        .await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(user, "k", ApiKeyTier::Standard, vec![], None)
+        .await?;
+    db.store.revoke_api_key(key.id).await?;
+    db.store.revoke_api_key(key.id).await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_none());
+    let listed = db.store.get_api_keys_for_user(user).await?;
+    assert_eq!(
+        (listed.len(), listed[0].is_active, listed[0].usage_count),
+        (1, false, 0)
+    );
+    let err = db.store.revoke_api_key(ApiKeyId::new()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: "api key",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let (_, expired) = db
+        .store
+        .issue_api_key(user, "old", ApiKeyTier::Trial, vec![], Some(past))
+        .await?;
+    assert!(db.store.authenticate_api_key(&expired).await?.is_none());
+    let future = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let (_, valid) = db
+        .store
+        .issue_api_key(user, "new", ApiKeyTier::Trial, vec![], Some(future))
+        .await?;
+    assert!(db.store.authenticate_api_key(&valid).await?.is_some());
+
+    let err = db
+        .store
+        .issue_api_key(UserId::new(), "x", ApiKeyTier::Trial, vec![], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    Ok(())
+}
+
+async fn issued_a2a_clients_authenticate_and_inactive_ones_do_not<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (client, secret) = db
+        .store
+        .issue_a2a_client("agent", vec!["stats".into()], 500)
+        .await?;
+    assert!(secret.starts_with(A2A_SECRET_PREFIX));
+    assert_ne!(client.api_key_hash, secret.expose());
+    let found = db
+        .store
+        .authenticate_a2a_client(&secret)
+        .await?
+        .expect("valid secret");
+    assert_eq!((found.id, found.rate_limit_per_day), (client.id, 500));
+    assert!(found.last_used.is_some());
+    assert!(
+        db.store
+            .authenticate_a2a_client("a2a_live_wrong")
+            .await?
+            .is_none()
+    );
+
+    // An inactive client whose secret is known: stored hash = hex SHA-256 of the secret.
+    use sha2::Digest;
+    let known = "a2a_live_known-secret";
+    let hash: String = sha2::Sha256::digest(known)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut inactive = pierre_store::A2AClient::new("off", &hash);
+    inactive.is_active = false;
+    db.store.create_a2a_client(&inactive).await?;
+    assert!(
+        db.store.authenticate_a2a_client(known).await?.is_none(),
+        "inactive clients are refused"
+    );
+    assert!(db.store.get_a2a_client(inactive.id).await?.is_some());
+    Ok(())
+}
+
+async fn lookups_keep_completing_while_passwords_hash<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let id = db
+        .store
+        .create_user(&User::new("busy@example.com", "hash"))
+        .await?;
+    let hashing: Vec<_> = (0..8)
+        .map(|n| tokio::spawn(async move { password::hash(&format!("pw-{n}")).await }))
+        .collect();
+    let started = Instant::now();
+    let mut lookups = 0;
+    while !hashing.iter().all(tokio::task::JoinHandle::is_finished) {
+        assert!(db.store.get_user(id).await?.is_some());
+        lookups += 1;
+    }
+    let hashing_time = started.elapsed();
+    for task in hashing {
+        assert!(task.await??.starts_with("$argon2id$"));
+    }
+    // The hashes run on the blocking pool, so the two executor threads stay free for
+    // lookups. Had they run on the executor, both threads would be busy hashing and this
+    // loop could not run until they were done.
+    assert!(lookups >= 5, "only {lookups} lookups in {hashing_time:?}");
+    Ok(())
+}
