@@ -62,6 +62,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The database is in use by another connection or process and the operation needs it
+    /// alone (e.g. restoring a SQLite backup over it).
+    #[error("database is in use: {0}")]
+    Busy(String),
+
     /// A stored value is not one this build understands (e.g. an unknown enum value
     /// written by a newer version).
     #[error("stored {field} is invalid: {reason}")]

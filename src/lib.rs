@@ -44,7 +44,10 @@ pub use error::{Error, Result};
 pub use model::*;
 pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
-pub use store::{A2A_SECRET_PREFIX, API_KEY_PREFIX, RotationOptions, RotationReport, Store};
+pub use store::{
+    A2A_SECRET_PREFIX, API_KEY_PREFIX, MigrationInfo, PruneReport, RotationOptions, RotationReport,
+    Store, TableCounts,
+};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -7,7 +7,10 @@
 
 use std::future::Future;
 
-use sqlx::{Pool, Transaction, migrate::MigrateError};
+use sqlx::{
+    Pool, Transaction,
+    migrate::{MigrateError, Migrator},
+};
 
 use super::{codec::Timestamp, rows::*};
 use crate::{
@@ -19,8 +22,26 @@ use crate::{
 pub trait Lifecycle: sqlx::Database {
     /// Opens a pool with the backend's connection settings.
     fn connect(config: &StoreConfig) -> impl Future<Output = sqlx::Result<Pool<Self>>> + Send;
-    /// Applies the embedded migrations not yet applied.
-    fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), MigrateError>> + Send;
+    /// The migrations embedded in this build.
+    fn migrator() -> &'static Migrator;
+    /// Applies the embedded migrations not yet applied, up to and including `target`
+    /// (all of them when `None`).
+    fn migrate(
+        pool: &Pool<Self>,
+        target: Option<i64>,
+    ) -> impl Future<Output = Result<(), MigrateError>> + Send;
+    /// Whether sqlx's `_sqlx_migrations` table exists.
+    fn migrations_table_exists(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<bool>> + Send;
+    /// The rows of `_sqlx_migrations`, by version.
+    fn select_applied_migrations(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<Vec<AppliedMigrationRow>>> + Send;
+    /// Row counts of every table and the database size, in one statement.
+    fn select_table_counts(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<TableCountsRow>> + Send;
     /// Begins a transaction that will write: on SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock.
     fn begin_write(
@@ -140,6 +161,20 @@ pub trait UsageQueries: sqlx::Database {
         pool: &Pool<Self>,
         row: &JwtUsageRow,
     ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// Deletes up to `limit` of the oldest `api_key_usage` rows older than `cutoff`;
+    /// returns the number deleted.
+    fn delete_api_key_usage_before(
+        pool: &Pool<Self>,
+        cutoff: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Deletes up to `limit` of the oldest `jwt_usage` rows older than `cutoff`; returns the
+    /// number deleted.
+    fn delete_jwt_usage_before(
+        pool: &Pool<Self>,
+        cutoff: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// One aggregate over the usage of every API key of the user.
     fn select_usage_stats(
         pool: &Pool<Self>,

@@ -166,3 +166,27 @@ pub struct UserStatsRow {
     pub first_activity: Option<Timestamp>,
     pub last_activity: Option<Timestamp>,
 }
+
+/// A row of sqlx's `_sqlx_migrations` bookkeeping table.
+#[derive(Debug)]
+pub struct AppliedMigrationRow {
+    pub version: i64,
+    pub description: String,
+    pub installed_on: Timestamp,
+    pub success: bool,
+    pub checksum: Vec<u8>,
+}
+
+/// Row counts of every table, and the database's size on disk.
+#[derive(Debug)]
+pub struct TableCountsRow {
+    pub users: i64,
+    pub user_oauth_tokens: i64,
+    pub api_keys: i64,
+    pub api_key_usage: i64,
+    pub jwt_usage: i64,
+    pub a2a_clients: i64,
+    pub tenants: i64,
+    pub activities: i64,
+    pub size_bytes: i64,
+}

@@ -9,6 +9,9 @@ mod auth;
 mod convert;
 mod credentials;
 mod rotation;
+mod schema;
+#[cfg(feature = "backend-sqlite")]
+mod sqlite_files;
 mod tenants;
 mod tokens;
 mod usage;
@@ -16,6 +19,8 @@ mod users;
 
 pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
 pub use rotation::{RotationOptions, RotationReport};
+pub use schema::{MigrationInfo, TableCounts};
+pub use usage::PruneReport;
 
 use std::{
     fmt,
@@ -84,17 +89,6 @@ impl<B: Backend> Store<B> {
         })
     }
 
-    /// Applies the migrations this build embeds that the database lacks. Idempotent: a
-    /// second call changes nothing. Versions are recorded in `_sqlx_migrations`.
-    ///
-    /// # Errors
-    /// [`Error::Migration`] when a migration fails or the applied ones differ from this
-    /// build's.
-    pub async fn migrate(&self) -> Result<()> {
-        B::migrate(&self.pool).await?;
-        Ok(())
-    }
-
     /// Which backend this is, e.g. `"SQLite (embedded, WAL journal)"`.
     #[must_use]
     pub fn backend_info(&self) -> &'static str {
@@ -120,25 +114,5 @@ impl<B: Backend> Store<B> {
     /// Closes every connection; later calls fail with [`Error::Database`].
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[cfg(feature = "backend-sqlite")]
-impl Store<sqlx::Sqlite> {
-    /// Writes a consistent copy of the live database to `path` (SQLite's `VACUUM INTO`),
-    /// while the store keeps serving. The copy opens as a normal database.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when `path` already exists; [`Error::Database`] when SQLite
-    /// cannot write it.
-    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
-        if path.exists() {
-            return Err(crate::Error::invalid(
-                "path",
-                format!("{} already exists", path.display()),
-            ));
-        }
-        crate::backend::sqlite::vacuum_into(&self.pool, path).await?;
-        Ok(())
     }
 }

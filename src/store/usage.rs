@@ -101,6 +101,56 @@ impl<B: Backend> Store<B> {
     }
 }
 
+/// Rows removed by [`Store::prune_usage`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// `api_key_usage` rows deleted.
+    pub api_key_usage: u64,
+    /// `jwt_usage` rows deleted.
+    pub jwt_usage: u64,
+}
+
+impl<B: Backend> Store<B> {
+    /// Deletes usage rows (per API key and per JWT user) stamped before `cutoff`, oldest
+    /// first, `batch_size` rows per statement so that other writers are never blocked for
+    /// long. Calls `progress` after each batch. Stopping half-way loses nothing: run it
+    /// again to finish.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`].
+    pub async fn prune_usage(
+        &self,
+        cutoff: time::OffsetDateTime,
+        batch_size: u32,
+        mut progress: impl FnMut(&PruneReport) + Send,
+    ) -> Result<PruneReport> {
+        if batch_size == 0 {
+            return Err(Error::invalid("batch_size", "must be at least 1"));
+        }
+        validate::timestamp("cutoff", cutoff)?;
+        let cutoff = cutoff.into();
+        let limit = i64::from(batch_size);
+        let mut report = PruneReport::default();
+        loop {
+            let deleted = B::delete_api_key_usage_before(&self.pool, cutoff, limit).await?;
+            report.api_key_usage += deleted;
+            progress(&report);
+            if deleted < u64::from(batch_size) {
+                break;
+            }
+        }
+        loop {
+            let deleted = B::delete_jwt_usage_before(&self.pool, cutoff, limit).await?;
+            report.jwt_usage += deleted;
+            progress(&report);
+            if deleted < u64::from(batch_size) {
+                break;
+            }
+        }
+        Ok(report)
+    }
+}
+
 /// The fields both kinds of usage row share, checked the same way.
 struct Request<'a> {
     timestamp: time::OffsetDateTime,

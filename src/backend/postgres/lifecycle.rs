@@ -6,7 +6,14 @@ use sqlx::{
     postgres::PgConnectOptions,
 };
 
-use crate::{StoreConfig, backend::Lifecycle};
+use crate::{
+    StoreConfig,
+    backend::{
+        Lifecycle,
+        codec::Timestamp,
+        rows::{AppliedMigrationRow, TableCountsRow},
+    },
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -16,8 +23,49 @@ impl Lifecycle for Postgres {
         config.pool_options().connect_with(options).await
     }
 
-    async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
-        MIGRATOR.run(pool).await
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn migrate(pool: &PgPool, target: Option<i64>) -> Result<(), MigrateError> {
+        match target {
+            Some(version) => MIGRATOR.run_to(version, pool).await,
+            None => MIGRATOR.run(pool).await,
+        }
+    }
+
+    async fn migrations_table_exists(pool: &PgPool) -> sqlx::Result<bool> {
+        sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "exists!""#)
+            .fetch_one(pool)
+            .await
+    }
+
+    async fn select_applied_migrations(pool: &PgPool) -> sqlx::Result<Vec<AppliedMigrationRow>> {
+        sqlx::query_as!(
+            AppliedMigrationRow,
+            r#"SELECT version, description, installed_on AS "installed_on: Timestamp", success,
+                checksum
+             FROM _sqlx_migrations ORDER BY version"#
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn select_table_counts(pool: &PgPool) -> sqlx::Result<TableCountsRow> {
+        sqlx::query_as!(
+            TableCountsRow,
+            r#"SELECT (SELECT COUNT(*) FROM users) AS "users!",
+                (SELECT COUNT(*) FROM user_oauth_tokens) AS "user_oauth_tokens!",
+                (SELECT COUNT(*) FROM api_keys) AS "api_keys!",
+                (SELECT COUNT(*) FROM api_key_usage) AS "api_key_usage!",
+                (SELECT COUNT(*) FROM jwt_usage) AS "jwt_usage!",
+                (SELECT COUNT(*) FROM a2a_clients) AS "a2a_clients!",
+                (SELECT COUNT(*) FROM tenants) AS "tenants!",
+                (SELECT COUNT(*) FROM activities) AS "activities!",
+                pg_database_size(current_database()) AS "size_bytes!""#
+        )
+        .fetch_one(pool)
+        .await
     }
 
     async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {

@@ -70,4 +70,36 @@ impl UsageQueries for Postgres {
         .fetch_one(pool)
         .await
     }
+
+    async fn delete_api_key_usage_before(
+        pool: &PgPool,
+        cutoff: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "DELETE FROM api_key_usage WHERE id IN
+                (SELECT id FROM api_key_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)",
+            cutoff as _,
+            limit
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_jwt_usage_before(
+        pool: &PgPool,
+        cutoff: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "DELETE FROM jwt_usage WHERE id IN
+                (SELECT id FROM jwt_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)",
+            cutoff as _,
+            limit
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

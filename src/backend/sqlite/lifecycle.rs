@@ -6,7 +6,14 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
-use crate::{StoreConfig, backend::Lifecycle};
+use crate::{
+    StoreConfig,
+    backend::{
+        Lifecycle,
+        codec::Timestamp,
+        rows::{AppliedMigrationRow, TableCountsRow},
+    },
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -31,8 +38,57 @@ impl Lifecycle for Sqlite {
         config.pool_options().connect_with(options).await
     }
 
-    async fn migrate(pool: &SqlitePool) -> Result<(), MigrateError> {
-        MIGRATOR.run(pool).await
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn migrate(pool: &SqlitePool, target: Option<i64>) -> Result<(), MigrateError> {
+        match target {
+            Some(version) => MIGRATOR.run_to(version, pool).await,
+            None => MIGRATOR.run(pool).await,
+        }
+    }
+
+    async fn migrations_table_exists(pool: &SqlitePool) -> sqlx::Result<bool> {
+        sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM sqlite_master
+                 WHERE type = 'table' AND name = '_sqlx_migrations') AS "exists!: bool""#
+        )
+        .fetch_one(pool)
+        .await
+    }
+
+    async fn select_applied_migrations(
+        pool: &SqlitePool,
+    ) -> sqlx::Result<Vec<AppliedMigrationRow>> {
+        // sqlx records `installed_on` as SQLite's CURRENT_TIMESTAMP text (UTC, seconds).
+        sqlx::query_as!(
+            AppliedMigrationRow,
+            r#"SELECT version AS "version!: i64", description,
+                unixepoch(installed_on) * 1000000 AS "installed_on!: Timestamp",
+                success AS "success: bool", checksum
+             FROM _sqlx_migrations ORDER BY version"#
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn select_table_counts(pool: &SqlitePool) -> sqlx::Result<TableCountsRow> {
+        sqlx::query_as!(
+            TableCountsRow,
+            r#"SELECT (SELECT COUNT(*) FROM users) AS "users!: i64",
+                (SELECT COUNT(*) FROM user_oauth_tokens) AS "user_oauth_tokens!: i64",
+                (SELECT COUNT(*) FROM api_keys) AS "api_keys!: i64",
+                (SELECT COUNT(*) FROM api_key_usage) AS "api_key_usage!: i64",
+                (SELECT COUNT(*) FROM jwt_usage) AS "jwt_usage!: i64",
+                (SELECT COUNT(*) FROM a2a_clients) AS "a2a_clients!: i64",
+                (SELECT COUNT(*) FROM tenants) AS "tenants!: i64",
+                (SELECT COUNT(*) FROM activities) AS "activities!: i64",
+                (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())
+                    AS "size_bytes!: i64""#
+        )
+        .fetch_one(pool)
+        .await
     }
 
     async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {

@@ -11,7 +11,7 @@ mod tokens;
 mod usage;
 mod users;
 
-pub(crate) use backup::vacuum_into;
+pub(crate) use backup::{integrity_check, lock_exclusively, vacuum_into};
 
 impl super::Backend for sqlx::Sqlite {
     const INFO: &'static str = "SQLite (embedded, WAL journal)";

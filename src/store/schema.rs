@@ -1,0 +1,145 @@
+//! The schema: migrating, and what version a database is at.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::{Backend, Result, Store};
+
+use super::convert::stored_count;
+
+/// One migration, as this build knows it and as the database recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationInfo {
+    /// Version (the timestamp prefix of the migration file).
+    pub version: i64,
+    /// Description (the rest of the file name).
+    pub description: String,
+    /// Whether the database has applied it successfully.
+    pub applied: bool,
+    /// When it was applied (whole seconds on SQLite).
+    pub applied_at: Option<OffsetDateTime>,
+    /// For an applied migration this build also embeds: whether the recorded checksum
+    /// matches the embedded file (`false` means the file changed after it was applied).
+    /// `None` when not applied, or applied but unknown to this build.
+    pub checksum_ok: Option<bool>,
+    /// Whether this build embeds the migration (`false`: the database is newer).
+    pub known: bool,
+}
+
+/// Rows per table and size on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    /// `(table, rows)` for every table of the schema.
+    pub rows: Vec<(&'static str, u64)>,
+    /// Size of the database in bytes (SQLite: pages × page size; PostgreSQL:
+    /// `pg_database_size`).
+    pub size_bytes: u64,
+}
+
+impl<B: Backend> Store<B> {
+    /// Applies the migrations this build embeds that the database lacks. Idempotent: a
+    /// second call changes nothing. Versions are recorded in `_sqlx_migrations`.
+    ///
+    /// # Errors
+    /// [`Error::Migration`](crate::Error::Migration) when a migration fails, when an applied
+    /// migration's checksum differs from the embedded file, or when the database has applied
+    /// a migration this build does not know (it is newer than this build). Nothing is
+    /// applied in the last two cases.
+    pub async fn migrate(&self) -> Result<()> {
+        B::migrate(&self.pool, None).await?;
+        Ok(())
+    }
+
+    /// Applies pending migrations up to and including `version`.
+    ///
+    /// # Errors
+    /// As [`Store::migrate`].
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        B::migrate(&self.pool, Some(version)).await?;
+        Ok(())
+    }
+
+    /// The highest successfully applied migration, or `None` for a database never migrated.
+    ///
+    /// # Errors
+    /// [`Error::Database`](crate::Error::Database).
+    pub async fn schema_version(&self) -> Result<Option<i64>> {
+        Ok(self
+            .migration_status()
+            .await?
+            .iter()
+            .filter(|m| m.applied)
+            .map(|m| m.version)
+            .max())
+    }
+
+    /// Every migration this build embeds and every one the database recorded, by version.
+    ///
+    /// # Errors
+    /// [`Error::Database`](crate::Error::Database).
+    pub async fn migration_status(&self) -> Result<Vec<MigrationInfo>> {
+        let applied = if B::migrations_table_exists(&self.pool).await? {
+            B::select_applied_migrations(&self.pool).await?
+        } else {
+            Vec::new()
+        };
+        let mut status: BTreeMap<i64, MigrationInfo> = B::migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| {
+                let info = MigrationInfo {
+                    version: m.version,
+                    description: m.description.to_string(),
+                    applied: false,
+                    applied_at: None,
+                    checksum_ok: None,
+                    known: true,
+                };
+                (m.version, info)
+            })
+            .collect();
+        for row in applied {
+            let embedded = B::migrator().iter().find(|m| m.version == row.version);
+            let entry = status.entry(row.version).or_insert_with(|| MigrationInfo {
+                version: row.version,
+                description: row.description.clone(),
+                applied: false,
+                applied_at: None,
+                checksum_ok: None,
+                known: false,
+            });
+            entry.applied = row.success;
+            entry.applied_at = Some(row.installed_on.into());
+            entry.checksum_ok = embedded.map(|m| *m.checksum == *row.checksum);
+        }
+        Ok(status.into_values().collect())
+    }
+
+    /// Rows per table and the database size.
+    ///
+    /// # Errors
+    /// [`Error::Database`](crate::Error::Database), e.g. before the schema exists.
+    pub async fn table_counts(&self) -> Result<TableCounts> {
+        let row = B::select_table_counts(&self.pool).await?;
+        Ok(TableCounts {
+            rows: vec![
+                ("users", stored_count("users", row.users)?),
+                (
+                    "user_oauth_tokens",
+                    stored_count("user_oauth_tokens", row.user_oauth_tokens)?,
+                ),
+                ("api_keys", stored_count("api_keys", row.api_keys)?),
+                (
+                    "api_key_usage",
+                    stored_count("api_key_usage", row.api_key_usage)?,
+                ),
+                ("jwt_usage", stored_count("jwt_usage", row.jwt_usage)?),
+                ("a2a_clients", stored_count("a2a_clients", row.a2a_clients)?),
+                ("tenants", stored_count("tenants", row.tenants)?),
+                ("activities", stored_count("activities", row.activities)?),
+            ],
+            size_bytes: stored_count("size_bytes", row.size_bytes)?,
+        })
+    }
+}
