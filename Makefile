@@ -6,10 +6,15 @@
 CARGO ?= cargo
 WITH_POSTGRES := scripts/with-postgres
 
-.PHONY: build test prepare check-sqlx lint fmt doc
+.PHONY: build run test prepare check-sqlx lint fmt doc
 
 build:
 	$(CARGO) build --all-targets --locked
+
+## run: the quick start: set up the embedded SQLite database in ./data and show it working.
+run:
+	$(CARGO) run --quiet --locked -- init
+	$(CARGO) run --quiet --locked -- demo
 
 ## test: both suites, SQLite and PostgreSQL. Never skips PostgreSQL: starts a throwaway
 ## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither.

@@ -64,16 +64,41 @@ impl StoreConfig {
     /// [`Error::Config`] for a malformed number or inconsistent pool bounds;
     /// [`Error::Io`] / [`Error::Config`] from the key file.
     pub fn from_env() -> Result<Self> {
-        let url = env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let key = match env::var("DATABASE_ENCRYPTION_KEY") {
-            Ok(encoded) => EncryptionKey::from_base64(&encoded)
-                .map_err(|e| Error::Config(format!("DATABASE_ENCRYPTION_KEY: {e}")))?,
-            Err(_) => {
-                let key_path = env::var_os("DATABASE_ENCRYPTION_KEY_PATH")
-                    .map_or_else(|| PathBuf::from(DEFAULT_KEY_PATH), PathBuf::from);
-                EncryptionKey::load_or_create(&key_path)?
-            }
+        let key = match Self::key_from_env()? {
+            Some(key) => key,
+            None => EncryptionKey::load_or_create(&Self::key_path_from_env())?,
         };
+        Self::from_env_with_key(key)
+    }
+
+    /// The key in `DATABASE_ENCRYPTION_KEY` (base64), if that variable is set.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when it is set but not a base64 32-byte key.
+    pub fn key_from_env() -> Result<Option<EncryptionKey>> {
+        env::var("DATABASE_ENCRYPTION_KEY")
+            .ok()
+            .map(|encoded| {
+                EncryptionKey::from_base64(&encoded)
+                    .map_err(|e| Error::Config(format!("DATABASE_ENCRYPTION_KEY: {e}")))
+            })
+            .transpose()
+    }
+
+    /// `DATABASE_ENCRYPTION_KEY_PATH`, or [`DEFAULT_KEY_PATH`].
+    #[must_use]
+    pub fn key_path_from_env() -> PathBuf {
+        env::var_os("DATABASE_ENCRYPTION_KEY_PATH")
+            .map_or_else(|| PathBuf::from(DEFAULT_KEY_PATH), PathBuf::from)
+    }
+
+    /// As [`StoreConfig::from_env`], with `key` as the active key instead of the one the
+    /// environment names.
+    ///
+    /// # Errors
+    /// As [`StoreConfig::from_env`], except for the key.
+    pub fn from_env_with_key(key: EncryptionKey) -> Result<Self> {
+        let url = env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
         let mut config = Self::new(url, key);
         if let Ok(list) = env::var("DATABASE_RETIRED_ENCRYPTION_KEYS") {
             config.retired_keys = list
@@ -136,7 +161,7 @@ impl StoreConfig {
 impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
-            .field("database_url", &redact_url_password(&self.database_url))
+            .field("database_url", &redact_url(&self.database_url))
             .field("encryption_key", &self.encryption_key)
             .field("retired_keys", &self.retired_keys.len())
             .field("max_connections", &self.max_connections)
@@ -148,8 +173,10 @@ impl std::fmt::Debug for StoreConfig {
     }
 }
 
-/// `url` with the password of its `user:password@` part, if any, replaced.
-pub(crate) fn redact_url_password(url: &str) -> String {
+/// `url` with the password of its `user:password@` part, if any, replaced by
+/// `[redacted]`: safe to print or log.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

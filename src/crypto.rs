@@ -130,6 +130,22 @@ impl EncryptionKey {
         Ok(Self::from_bytes(array))
     }
 
+    /// Reads the existing key file at `path` (exactly 32 raw bytes, private to its owner).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when there is no such file, it does not hold exactly 32 bytes, or
+    /// group or others may read it; [`Error::Io`] when it cannot be read.
+    pub fn load(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(Error::Config(format!(
+                "key file {} does not exist (create one with `pierre-store init`, or point \
+                 DATABASE_ENCRYPTION_KEY_PATH at the right file)",
+                path.display()
+            )));
+        }
+        Self::load_or_create(path)
+    }
+
     /// Reads the key file at `path` (exactly 32 raw bytes), or, when there is no file,
     /// creates it (and its parent directories) with a new random key, readable by its
     /// owner only (mode 0600). An existing file is never overwritten.

@@ -38,15 +38,15 @@ mod store;
 mod validate;
 
 pub use backend::Backend;
-pub use config::{DEFAULT_DATABASE_URL, DEFAULT_KEY_PATH, StoreConfig};
+pub use config::{DEFAULT_DATABASE_URL, DEFAULT_KEY_PATH, StoreConfig, redact_url};
 pub use crypto::{EncryptionKey, KEY_LEN, KeyId};
 pub use error::{Error, Result};
 pub use model::*;
 pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
 pub use store::{
-    A2A_SECRET_PREFIX, API_KEY_PREFIX, MigrationInfo, PruneReport, RotationOptions, RotationReport,
-    Store, TableCounts,
+    A2A_SECRET_PREFIX, API_KEY_PREFIX, MigrationInfo, PoolStats, PruneReport, RotationOptions,
+    RotationReport, Store, TableCounts, TokenKeyCounts,
 };
 
 /// The README's examples, compiled and run as doc tests.

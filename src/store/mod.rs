@@ -18,7 +18,7 @@ mod usage;
 mod users;
 
 pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
-pub use rotation::{RotationOptions, RotationReport};
+pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};
 pub use usage::PruneReport;
 
@@ -40,6 +40,23 @@ pub struct Store<B: Backend> {
     pool: Pool<B>,
     /// Shared by every clone, so a key rotation switches them all to the new key at once.
     keys: Arc<RwLock<Arc<KeyRing>>>,
+}
+
+/// Figures of a store's connection pool, from [`Store::pool_stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open now.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Open connections in use.
+    pub in_use: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+    /// Connections kept open when idle.
+    pub min: u32,
+    /// How long a call waits for a connection.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl<B: Backend> Clone for Store<B> {
@@ -93,6 +110,21 @@ impl<B: Backend> Store<B> {
     #[must_use]
     pub fn backend_info(&self) -> &'static str {
         B::INFO
+    }
+
+    /// The connection pool's current figures.
+    #[must_use]
+    pub fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            size,
+            idle,
+            in_use: size.saturating_sub(idle),
+            max: self.pool.options().get_max_connections(),
+            min: self.pool.options().get_min_connections(),
+            acquire_timeout: self.pool.options().get_acquire_timeout(),
+        }
     }
 
     /// The id of the key new values are encrypted with.

@@ -49,6 +49,15 @@ pub struct RotationReport {
     pub complete: bool,
 }
 
+/// How many stored tokens the active key can open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenKeyCounts {
+    /// Token rows in the database.
+    pub total: u64,
+    /// Rows whose secrets were all sealed with the active key.
+    pub under_active_key: u64,
+}
+
 /// Passes over the table: later passes pick up rows that writers sealed with the old key
 /// while the first pass ran (a write that began before the switch to the new key).
 const MAX_PASSES: usize = 8;
@@ -64,6 +73,20 @@ impl<B: Backend> Store<B> {
     pub async fn rotate_encryption_key(&self, new_key: &EncryptionKey) -> Result<RotationReport> {
         self.rotate_encryption_key_with(new_key, RotationOptions::default(), |_| {})
             .await
+    }
+
+    /// How many token rows there are, and how many are sealed with the active key (a
+    /// mismatch after a rotation, or a wrong key, shows here).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn token_key_counts(&self) -> Result<TokenKeyCounts> {
+        let id = self.keys().active_id();
+        let (total, stale) = B::count_tokens_by_key(&self.pool, id.as_bytes()).await?;
+        Ok(TokenKeyCounts {
+            total: u64::try_from(total).unwrap_or(0),
+            under_active_key: u64::try_from(total - stale).unwrap_or(0),
+        })
     }
 
     /// Makes `new_key` the active key and re-encrypts, batch by batch, every stored secret

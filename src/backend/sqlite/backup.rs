@@ -35,11 +35,16 @@ pub(crate) async fn integrity_check(path: &Path) -> sqlx::Result<Vec<String>> {
 /// It asks to leave WAL mode, which SQLite only does when no other connection is open
 /// (otherwise the mode silently stays `wal`), and then takes the exclusive lock.
 pub(crate) async fn lock_exclusively(url: &str) -> sqlx::Result<Option<SqliteConnection>> {
-    let mut conn = SqliteConnectOptions::from_str(url)?
+    let connected = SqliteConnectOptions::from_str(url)?
         .journal_mode(SqliteJournalMode::Delete)
         .busy_timeout(Duration::ZERO)
         .connect()
-        .await?;
+        .await;
+    let mut conn = match connected {
+        Ok(conn) => conn,
+        Err(sqlx::Error::Database(e)) if e.message().contains("locked") => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let mode = sqlx::query_scalar!(
         r#"SELECT CAST(journal_mode AS TEXT) AS "mode!: String" FROM pragma_journal_mode"#
     )

@@ -1,0 +1,99 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Set up and look after a pierre-store database (SQLite or PostgreSQL).
+#[derive(Debug, Parser)]
+#[command(name = "pierre-store", version, about)]
+pub struct Cli {
+    /// Database URL [env: DATABASE_URL] [default: sqlite:./data/pierre.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+
+    /// Encryption key file [env: DATABASE_ENCRYPTION_KEY_PATH] [default: ./data/encryption.key]
+    #[arg(long, global = true)]
+    pub key_path: Option<PathBuf>,
+
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory, the key file (mode 0600) and the database, and apply the
+    /// migrations. Safe to run again: it then changes nothing.
+    Init,
+    /// Apply pending migrations, or list applied and pending ones.
+    Migrate {
+        /// List migrations instead of applying them.
+        #[arg(long)]
+        status: bool,
+        /// Apply pending migrations only up to this version.
+        #[arg(long, conflicts_with = "status")]
+        to: Option<i64>,
+    },
+    /// Backend, schema version, pool settings, rows per table, size, key in use.
+    Status,
+    /// Write a backup of the database to PATH (SQLite: a database file; PostgreSQL: a
+    /// pg_dump custom-format archive).
+    Backup {
+        /// Where to write it; must not exist.
+        path: PathBuf,
+    },
+    /// Replace the database with the backup at PATH. Stop the server first.
+    Restore {
+        /// A backup written by `backup`.
+        path: PathBuf,
+    },
+    /// Re-encrypt every stored token under the key in NEW_KEY (created if missing). Safe to
+    /// interrupt and run again.
+    RotateKey {
+        /// The new key file.
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: u32,
+    },
+    /// Delete usage rows older than a duration (e.g. 90d, 12h, 30m).
+    PruneUsage {
+        /// Age beyond which rows go: a number with s, m, h, d or w.
+        #[arg(long, value_parser = crate::duration::parse)]
+        older_than: time::Duration,
+        /// Rows per delete statement.
+        #[arg(long, default_value_t = 5000)]
+        batch_size: u32,
+    },
+    /// Seed a demo tenant, user, Strava token, API key, usage and activities, then print the
+    /// user's usage and activity statistics.
+    Demo,
+}
+
+impl Cli {
+    /// `--database-url`, else `DATABASE_URL`, else the embedded default.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| pierre_store::DEFAULT_DATABASE_URL.to_owned())
+        })
+    }
+
+    /// `--key-path`, else `DATABASE_ENCRYPTION_KEY_PATH`, else the default.
+    pub fn key_path(&self) -> PathBuf {
+        self.key_path
+            .clone()
+            .unwrap_or_else(pierre_store::StoreConfig::key_path_from_env)
+    }
+}

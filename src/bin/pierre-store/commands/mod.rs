@@ -1,0 +1,82 @@
+//! The commands, written once for both backends.
+
+mod demo;
+mod maintenance;
+mod setup;
+
+use eyre::WrapErr;
+use pierre_store::{EncryptionKey, Store, StoreConfig, redact_url};
+
+use crate::{
+    backends::AdminBackend,
+    cli::{Cli, Command},
+    output::Output,
+};
+
+/// Runs `cli.command` on backend `B`.
+pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
+    let out = Output::new(cli.quiet, cli.verbose);
+    let key_path = cli.key_path();
+    out.detail(format!(
+        "database {} ({} backend), key file {}",
+        redact_url(&url),
+        <B as sqlx::Database>::NAME,
+        key_path.display()
+    ));
+    match cli.command {
+        Command::Init => setup::init::<B>(&url, &key_path, out).await,
+        Command::Restore { path } => {
+            B::restore(&url, &path).await?;
+            out.say(format!(
+                "restored {} into {}",
+                path.display(),
+                redact_url(&url)
+            ));
+            Ok(())
+        }
+        command => {
+            let store = open::<B>(&url, &key_path, cli.key_path.is_some()).await?;
+            let result = match command {
+                Command::Migrate { status: true, .. } => setup::migration_status(&store, out).await,
+                Command::Migrate { to, .. } => setup::migrate(&store, to, out).await,
+                Command::Status => setup::status(&store, &url, out).await,
+                Command::Backup { path } => {
+                    B::backup(&store, &url, &path).await?;
+                    out.say(format!("backup written to {}", path.display()));
+                    Ok(())
+                }
+                Command::RotateKey {
+                    new_key,
+                    batch_size,
+                } => maintenance::rotate_key(&store, &new_key, batch_size, out).await,
+                Command::PruneUsage {
+                    older_than,
+                    batch_size,
+                } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
+                Command::Demo => demo::demo(&store, out).await,
+                Command::Init | Command::Restore { .. } => unreachable!("handled above"),
+            };
+            store.close().await;
+            result
+        }
+    }
+}
+
+/// The store at `url` with the existing key: from `DATABASE_ENCRYPTION_KEY` unless a key
+/// path was given on the command line, else from the key file, which must exist (a new key
+/// would make every stored token unreadable).
+async fn open<B: AdminBackend>(
+    url: &str,
+    key_path: &std::path::Path,
+    path_given: bool,
+) -> eyre::Result<Store<B>> {
+    let key = match StoreConfig::key_from_env()? {
+        Some(key) if !path_given => key,
+        _ => EncryptionKey::load(key_path)?,
+    };
+    let mut config = StoreConfig::from_env_with_key(key)?;
+    config.database_url = url.to_owned();
+    Store::<B>::connect(config)
+        .await
+        .wrap_err_with(|| format!("cannot open {}", redact_url(url)))
+}

@@ -1,0 +1,55 @@
+//! `pierre-store`: set up and look after a pierre-store database, on SQLite or PostgreSQL.
+//!
+//! The URL's scheme picks the backend at start-up (the only place in the project where a
+//! URL chooses a backend at run time); every command is generic code monomorphised for
+//! `Store<Sqlite>` and `Store<Postgres>`.
+
+mod backends;
+mod cli;
+mod commands;
+mod duration;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pierre_store::{Postgres, Sqlite};
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&eyre::Report::new(err)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err),
+    }
+}
+
+async fn run(cli: Cli) -> eyre::Result<()> {
+    let url = cli.database_url();
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => commands::run::<Sqlite>(cli, url).await,
+        Some("postgres" | "postgresql") => commands::run::<Postgres>(cli, url).await,
+        _ => eyre::bail!(
+            "unsupported database URL {:?}: use sqlite:<path> or postgres://...",
+            pierre_store::redact_url(&url)
+        ),
+    }
+}
+
+/// One clear line on stderr (with the chain of causes), and a failing exit status. A
+/// backtrace only when `RUST_BACKTRACE` asks for one.
+fn fail(err: &eyre::Report) -> ExitCode {
+    eprintln!("error: {err:#}");
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        eprintln!("{err:?}");
+    }
+    ExitCode::FAILURE
+}
