@@ -37,6 +37,9 @@ pub struct StoreConfig {
     /// How long any connection lives before it is replaced (`DATABASE_MAX_LIFETIME`,
     /// seconds, default 1800; 0 means forever).
     pub max_lifetime: Option<Duration>,
+    /// Store calls slower than this are logged at WARN through `tracing`
+    /// (`DATABASE_SLOW_CALL_MS`, milliseconds, default 500).
+    pub slow_call_threshold: Duration,
 }
 
 impl StoreConfig {
@@ -51,6 +54,7 @@ impl StoreConfig {
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
+            slow_call_threshold: Duration::from_millis(500),
         }
     }
 
@@ -122,6 +126,9 @@ impl StoreConfig {
         if let Some(secs) = env_number("DATABASE_IDLE_TIMEOUT")? {
             config.idle_timeout = (secs > 0).then(|| Duration::from_secs(secs));
         }
+        if let Some(ms) = env_number("DATABASE_SLOW_CALL_MS")? {
+            config.slow_call_threshold = Duration::from_millis(ms);
+        }
         if let Some(secs) = env_number("DATABASE_MAX_LIFETIME")? {
             config.max_lifetime = (secs > 0).then(|| Duration::from_secs(secs));
         }
@@ -169,6 +176,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_lifetime", &self.max_lifetime)
+            .field("slow_call_threshold", &self.slow_call_threshold)
             .finish()
     }
 }

@@ -13,28 +13,31 @@ impl<B: Backend> Store<B> {
     /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, or a
     /// negative rate limit; [`Error::Conflict`] when the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
-        validate::name("name", &client.name)?;
-        validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
-        validate::labels("capabilities", &client.capabilities)?;
-        validate::non_negative_i64("rate_limit_per_day", client.rate_limit_per_day)?;
-        validate::json("metadata", &client.metadata)?;
-        validate::timestamp("created_at", client.created_at)?;
-        validate::opt_timestamp("last_used", client.last_used)?;
-        let row = A2AClientRow {
-            id: client.id,
-            name: client.name.clone(),
-            api_key_hash: client.api_key_hash.clone(),
-            capabilities: Json(client.capabilities.clone()),
-            rate_limit_per_day: client.rate_limit_per_day,
-            is_active: client.is_active,
-            created_at: client.created_at.into(),
-            last_used: client.last_used.map(Timestamp::from),
-            metadata: Json(client.metadata.clone()),
-        };
-        B::insert_a2a_client(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("a2a client", "a2a client"))?;
-        Ok(client.id)
+        self.observe("create_a2a_client", async move {
+            validate::name("name", &client.name)?;
+            validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
+            validate::labels("capabilities", &client.capabilities)?;
+            validate::non_negative_i64("rate_limit_per_day", client.rate_limit_per_day)?;
+            validate::json("metadata", &client.metadata)?;
+            validate::timestamp("created_at", client.created_at)?;
+            validate::opt_timestamp("last_used", client.last_used)?;
+            let row = A2AClientRow {
+                id: client.id,
+                name: client.name.clone(),
+                api_key_hash: client.api_key_hash.clone(),
+                capabilities: Json(client.capabilities.clone()),
+                rate_limit_per_day: client.rate_limit_per_day,
+                is_active: client.is_active,
+                created_at: client.created_at.into(),
+                last_used: client.last_used.map(Timestamp::from),
+                metadata: Json(client.metadata.clone()),
+            };
+            B::insert_a2a_client(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("a2a client", "a2a client"))?;
+            Ok(client.id)
+        })
+        .await
     }
 
     /// The client with this id, active or not.
@@ -42,9 +45,12 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_a2a_client(&self, id: A2AClientId) -> Result<Option<A2AClient>> {
-        Ok(B::select_a2a_client_by_id(&self.pool, id)
-            .await?
-            .map(a2a_client_from_row))
+        self.observe("get_a2a_client", async move {
+            Ok(B::select_a2a_client_by_id(&self.pool, id)
+                .await?
+                .map(a2a_client_from_row))
+        })
+        .await
     }
 
     /// The client whose API key has this hash, active or not.
@@ -52,9 +58,12 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_system_user_by_api_key(&self, key_hash: &str) -> Result<Option<A2AClient>> {
-        Ok(B::select_a2a_client_by_key_hash(&self.pool, key_hash)
-            .await?
-            .map(a2a_client_from_row))
+        self.observe("get_system_user_by_api_key", async move {
+            Ok(B::select_a2a_client_by_key_hash(&self.pool, key_hash)
+                .await?
+                .map(a2a_client_from_row))
+        })
+        .await
     }
 }
 

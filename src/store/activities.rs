@@ -18,29 +18,32 @@ impl<B: Backend> Store<B> {
         tenant: TenantId,
         activity: &Activity,
     ) -> Result<ActivityId> {
-        validate::name("name", &activity.name)?;
-        validate::name("activity_type", &activity.activity_type)?;
-        validate::non_negative_f64("distance", activity.distance)?;
-        validate::non_negative_i64("duration", activity.duration)?;
-        validate::timestamp("start_date", activity.start_date)?;
-        validate::timestamp("created_at", activity.created_at)?;
-        validate::timestamp("updated_at", activity.updated_at)?;
-        let row = ActivityRow {
-            id: activity.id,
-            tenant_id: tenant,
-            user_id: activity.user_id,
-            name: activity.name.clone(),
-            activity_type: activity.activity_type.clone(),
-            distance: activity.distance,
-            duration: activity.duration,
-            start_date: activity.start_date.into(),
-            created_at: activity.created_at.into(),
-            updated_at: activity.updated_at.into(),
-        };
-        B::insert_activity(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("activity", "tenant or user"))?;
-        Ok(activity.id)
+        self.observe("create_activity", async move {
+            validate::name("name", &activity.name)?;
+            validate::name("activity_type", &activity.activity_type)?;
+            validate::non_negative_f64("distance", activity.distance)?;
+            validate::non_negative_i64("duration", activity.duration)?;
+            validate::timestamp("start_date", activity.start_date)?;
+            validate::timestamp("created_at", activity.created_at)?;
+            validate::timestamp("updated_at", activity.updated_at)?;
+            let row = ActivityRow {
+                id: activity.id,
+                tenant_id: tenant,
+                user_id: activity.user_id,
+                name: activity.name.clone(),
+                activity_type: activity.activity_type.clone(),
+                distance: activity.distance,
+                duration: activity.duration,
+                start_date: activity.start_date.into(),
+                created_at: activity.created_at.into(),
+                updated_at: activity.updated_at.into(),
+            };
+            B::insert_activity(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("activity", "tenant or user"))?;
+            Ok(activity.id)
+        })
+        .await
     }
 
     /// The activity with this id in `tenant`, unless soft-deleted. An activity of another
@@ -49,9 +52,12 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_activity(&self, tenant: TenantId, id: ActivityId) -> Result<Option<Activity>> {
-        Ok(B::select_activity(&self.pool, tenant, id)
-            .await?
-            .map(activity_from_row))
+        self.observe("get_activity", async move {
+            Ok(B::select_activity(&self.pool, tenant, id)
+                .await?
+                .map(activity_from_row))
+        })
+        .await
     }
 
     /// The user's activities in `tenant`, newest `start_date` first, at most `limit`;
@@ -65,13 +71,16 @@ impl<B: Backend> Store<B> {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<Activity>> {
-        Ok(
-            B::select_user_activities(&self.pool, tenant, user, i64::from(limit))
-                .await?
-                .into_iter()
-                .map(activity_from_row)
-                .collect(),
-        )
+        self.observe("get_user_activities", async move {
+            Ok(
+                B::select_user_activities(&self.pool, tenant, user, i64::from(limit))
+                    .await?
+                    .into_iter()
+                    .map(activity_from_row)
+                    .collect(),
+            )
+        })
+        .await
     }
 
     /// Totals over the user's activities in `tenant` (one aggregate query; soft-deleted
@@ -80,15 +89,18 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_user_stats(&self, tenant: TenantId, user: UserId) -> Result<UserStats> {
-        let row = B::select_user_stats(&self.pool, tenant, user).await?;
-        Ok(UserStats {
-            total_activities: stored_count("total_activities", row.total_activities)?,
-            total_distance: row.total_distance.unwrap_or(0.0),
-            total_time: row.total_time.unwrap_or(0),
-            avg_distance: row.avg_distance.unwrap_or(0.0),
-            first_activity: row.first_activity.map(Into::into),
-            last_activity: row.last_activity.map(Into::into),
+        self.observe("get_user_stats", async move {
+            let row = B::select_user_stats(&self.pool, tenant, user).await?;
+            Ok(UserStats {
+                total_activities: stored_count("total_activities", row.total_activities)?,
+                total_distance: row.total_distance.unwrap_or(0.0),
+                total_time: row.total_time.unwrap_or(0),
+                avg_distance: row.avg_distance.unwrap_or(0.0),
+                first_activity: row.first_activity.map(Into::into),
+                last_activity: row.last_activity.map(Into::into),
+            })
         })
+        .await
     }
 
     /// Soft-deletes the activity: it disappears from reads and stats but stays in the
@@ -97,7 +109,10 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn delete_activity(&self, tenant: TenantId, id: ActivityId) -> Result<bool> {
-        Ok(B::soft_delete_activity(&self.pool, tenant, id, clock::now().into()).await? > 0)
+        self.observe("delete_activity", async move {
+            Ok(B::soft_delete_activity(&self.pool, tenant, id, clock::now().into()).await? > 0)
+        })
+        .await
     }
 }
 

@@ -16,11 +16,14 @@ impl<B: Backend> Store<B> {
     /// negative counter; [`Error::Conflict`] when the hash or id is taken;
     /// [`Error::NotFound`] when the user does not exist.
     pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
-        let row = api_key_row(key)?;
-        B::insert_api_key(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("api key", "user"))?;
-        Ok(key.id)
+        self.observe("create_api_key", async move {
+            let row = api_key_row(key)?;
+            B::insert_api_key(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("api key", "user"))?;
+            Ok(key.id)
+        })
+        .await
     }
 
     /// The key with this hash, active or not, expired or not: the caller decides.
@@ -28,10 +31,13 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        B::select_api_key_by_hash(&self.pool, key_hash)
-            .await?
-            .map(api_key_from_row)
-            .transpose()
+        self.observe("get_api_key_by_hash", async move {
+            B::select_api_key_by_hash(&self.pool, key_hash)
+                .await?
+                .map(api_key_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// Every key of the user, inactive ones included, oldest first.
@@ -39,11 +45,14 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// As [`Store::get_api_key_by_hash`].
     pub async fn get_api_keys_for_user(&self, user: UserId) -> Result<Vec<ApiKey>> {
-        B::select_api_keys_by_user(&self.pool, user)
-            .await?
-            .into_iter()
-            .map(api_key_from_row)
-            .collect()
+        self.observe("get_api_keys_for_user", async move {
+            B::select_api_keys_by_user(&self.pool, user)
+                .await?
+                .into_iter()
+                .map(api_key_from_row)
+                .collect()
+        })
+        .await
     }
 }
 

@@ -29,13 +29,16 @@ impl<B: Backend> Store<B> {
         scopes: Vec<String>,
         expires_at: Option<OffsetDateTime>,
     ) -> Result<(ApiKey, PlaintextSecret)> {
-        let issued = secret::issue(API_KEY_PREFIX);
-        let mut key = ApiKey::new(user, name, &issued.hash, &issued.display_prefix);
-        key.tier = tier;
-        key.scopes = scopes;
-        key.expires_at = expires_at.map(clock::truncate);
-        self.create_api_key(&key).await?;
-        Ok((key, issued.plaintext))
+        self.observe("issue_api_key", async move {
+            let issued = secret::issue(API_KEY_PREFIX);
+            let mut key = ApiKey::new(user, name, &issued.hash, &issued.display_prefix);
+            key.tier = tier;
+            key.scopes = scopes;
+            key.expires_at = expires_at.map(clock::truncate);
+            self.create_api_key(&key).await?;
+            Ok((key, issued.plaintext))
+        })
+        .await
     }
 
     /// The key whose plaintext this is, if it is active and not expired; its `last_used`
@@ -45,14 +48,17 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>> {
-        if plaintext.len() > MAX_SECRET_LEN {
-            return Ok(None);
-        }
-        let hash = secret::hash(plaintext);
-        B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
-            .await?
-            .map(api_key_from_row)
-            .transpose()
+        self.observe("authenticate_api_key", async move {
+            if plaintext.len() > MAX_SECRET_LEN {
+                return Ok(None);
+            }
+            let hash = secret::hash(plaintext);
+            B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
+                .await?
+                .map(api_key_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// Deactivates the key: it stays listed, but no longer authenticates. Idempotent.
@@ -60,13 +66,16 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such key.
     pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
-        if B::deactivate_api_key(&self.pool, id).await? == 0 {
-            return Err(Error::NotFound {
-                entity: "api key",
-                id: id.to_string(),
-            });
-        }
-        Ok(())
+        self.observe("revoke_api_key", async move {
+            if B::deactivate_api_key(&self.pool, id).await? == 0 {
+                return Err(Error::NotFound {
+                    entity: "api key",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Registers a new A2A client with a fresh secret (256 random bits after
@@ -80,12 +89,15 @@ impl<B: Backend> Store<B> {
         capabilities: Vec<String>,
         rate_limit_per_day: i64,
     ) -> Result<(A2AClient, PlaintextSecret)> {
-        let issued = secret::issue(A2A_SECRET_PREFIX);
-        let mut client = A2AClient::new(name, &issued.hash);
-        client.capabilities = capabilities;
-        client.rate_limit_per_day = rate_limit_per_day;
-        self.create_a2a_client(&client).await?;
-        Ok((client, issued.plaintext))
+        self.observe("issue_a2a_client", async move {
+            let issued = secret::issue(A2A_SECRET_PREFIX);
+            let mut client = A2AClient::new(name, &issued.hash);
+            client.capabilities = capabilities;
+            client.rate_limit_per_day = rate_limit_per_day;
+            self.create_a2a_client(&client).await?;
+            Ok((client, issued.plaintext))
+        })
+        .await
     }
 
     /// The active client whose secret this is, with `last_used` updated in the same
@@ -94,14 +106,17 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
-        if plaintext.len() > MAX_SECRET_LEN {
-            return Ok(None);
-        }
-        let hash = secret::hash(plaintext);
-        Ok(
-            B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
-                .await?
-                .map(a2a_client_from_row),
-        )
+        self.observe("authenticate_a2a_client", async move {
+            if plaintext.len() > MAX_SECRET_LEN {
+                return Ok(None);
+            }
+            let hash = secret::hash(plaintext);
+            Ok(
+                B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
+                    .await?
+                    .map(a2a_client_from_row),
+            )
+        })
+        .await
     }
 }

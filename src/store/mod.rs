@@ -8,6 +8,7 @@ mod api_keys;
 mod auth;
 mod convert;
 mod credentials;
+mod observe;
 mod rotation;
 mod schema;
 #[cfg(feature = "backend-sqlite")]
@@ -40,6 +41,8 @@ pub struct Store<B: Backend> {
     pool: Pool<B>,
     /// Shared by every clone, so a key rotation switches them all to the new key at once.
     keys: Arc<RwLock<Arc<KeyRing>>>,
+    /// Calls slower than this are logged at WARN.
+    slow_call_threshold: std::time::Duration,
 }
 
 /// Figures of a store's connection pool, from [`Store::pool_stats`].
@@ -64,6 +67,7 @@ impl<B: Backend> Clone for Store<B> {
         Self {
             pool: self.pool.clone(),
             keys: Arc::clone(&self.keys),
+            slow_call_threshold: self.slow_call_threshold,
         }
     }
 }
@@ -103,6 +107,7 @@ impl<B: Backend> Store<B> {
                 &config.encryption_key,
                 &config.retired_keys,
             )))),
+            slow_call_threshold: config.slow_call_threshold,
         })
     }
 

@@ -81,12 +81,15 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn token_key_counts(&self) -> Result<TokenKeyCounts> {
-        let id = self.keys().active_id();
-        let (total, stale) = B::count_tokens_by_key(&self.pool, id.as_bytes()).await?;
-        Ok(TokenKeyCounts {
-            total: u64::try_from(total).unwrap_or(0),
-            under_active_key: u64::try_from(total - stale).unwrap_or(0),
+        self.observe("token_key_counts", async move {
+            let id = self.keys().active_id();
+            let (total, stale) = B::count_tokens_by_key(&self.pool, id.as_bytes()).await?;
+            Ok(TokenKeyCounts {
+                total: u64::try_from(total).unwrap_or(0),
+                under_active_key: u64::try_from(total - stale).unwrap_or(0),
+            })
         })
+        .await
     }
 
     /// Makes `new_key` the active key and re-encrypts, batch by batch, every stored secret
@@ -112,61 +115,64 @@ impl<B: Backend> Store<B> {
         options: RotationOptions,
         mut progress: impl FnMut(&RotationReport) + Send,
     ) -> Result<RotationReport> {
-        if options.batch_size == 0 {
-            return Err(Error::invalid("batch_size", "must be at least 1"));
-        }
-        self.set_keys(self.keys().rotated_to(new_key));
-        let keys = self.keys();
-        let key_id = keys.active_id();
+        self.observe("rotate_encryption_key_with", async move {
+            if options.batch_size == 0 {
+                return Err(Error::invalid("batch_size", "must be at least 1"));
+            }
+            self.set_keys(self.keys().rotated_to(new_key));
+            let keys = self.keys();
+            let key_id = keys.active_id();
 
-        let (total, stale) = B::count_tokens_by_key(&self.pool, key_id.as_bytes()).await?;
-        let mut report = RotationReport {
-            skipped: u64::try_from(total - stale).unwrap_or(0),
-            to_reencrypt: u64::try_from(stale).unwrap_or(0),
-            ..RotationReport::default()
-        };
-        let mut failed = HashSet::new();
-        for _ in 0..MAX_PASSES {
-            let before = report.reencrypted;
-            let mut after = (UserId::from(Uuid::nil()), String::new());
-            loop {
-                if options.max_batches.is_some_and(|max| report.batches >= max) {
-                    return Ok(report);
-                }
-                let mut tx = B::begin_write(&self.pool).await?;
-                let rows = B::select_tokens_not_under_key(
-                    &mut tx,
-                    key_id.as_bytes(),
-                    after.0,
-                    &after.1,
-                    i64::from(options.batch_size),
-                )
-                .await?;
-                let Some(last) = rows.last() else { break };
-                after = (last.user_id, last.provider.clone());
-                for row in &rows {
-                    match reencrypt(&keys, row) {
-                        Ok(sealed) => {
-                            B::update_token_ciphertexts(&mut tx, &sealed).await?;
-                            report.reencrypted += 1;
-                        }
-                        Err(_) => {
-                            failed.insert((row.user_id, row.provider.clone()));
+            let (total, stale) = B::count_tokens_by_key(&self.pool, key_id.as_bytes()).await?;
+            let mut report = RotationReport {
+                skipped: u64::try_from(total - stale).unwrap_or(0),
+                to_reencrypt: u64::try_from(stale).unwrap_or(0),
+                ..RotationReport::default()
+            };
+            let mut failed = HashSet::new();
+            for _ in 0..MAX_PASSES {
+                let before = report.reencrypted;
+                let mut after = (UserId::from(Uuid::nil()), String::new());
+                loop {
+                    if options.max_batches.is_some_and(|max| report.batches >= max) {
+                        return Ok(report);
+                    }
+                    let mut tx = B::begin_write(&self.pool).await?;
+                    let rows = B::select_tokens_not_under_key(
+                        &mut tx,
+                        key_id.as_bytes(),
+                        after.0,
+                        &after.1,
+                        i64::from(options.batch_size),
+                    )
+                    .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = (last.user_id, last.provider.clone());
+                    for row in &rows {
+                        match reencrypt(&keys, row) {
+                            Ok(sealed) => {
+                                B::update_token_ciphertexts(&mut tx, &sealed).await?;
+                                report.reencrypted += 1;
+                            }
+                            Err(_) => {
+                                failed.insert((row.user_id, row.provider.clone()));
+                            }
                         }
                     }
+                    tx.commit().await?;
+                    report.batches += 1;
+                    report.failed = failed.len() as u64;
+                    progress(&report);
                 }
-                tx.commit().await?;
-                report.batches += 1;
-                report.failed = failed.len() as u64;
-                progress(&report);
+                if report.reencrypted == before {
+                    break;
+                }
             }
-            if report.reencrypted == before {
-                break;
-            }
-        }
-        report.failed = failed.len() as u64;
-        report.complete = true;
-        Ok(report)
+            report.failed = failed.len() as u64;
+            report.complete = true;
+            Ok(report)
+        })
+        .await
     }
 }
 

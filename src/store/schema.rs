@@ -47,8 +47,11 @@ impl<B: Backend> Store<B> {
     /// a migration this build does not know (it is newer than this build). Nothing is
     /// applied in the last two cases.
     pub async fn migrate(&self) -> Result<()> {
-        B::migrate(&self.pool, None).await?;
-        Ok(())
+        self.observe("migrate", async move {
+            B::migrate(&self.pool, None).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Applies pending migrations up to and including `version`.
@@ -56,8 +59,11 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// As [`Store::migrate`].
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
-        B::migrate(&self.pool, Some(version)).await?;
-        Ok(())
+        self.observe("migrate_to", async move {
+            B::migrate(&self.pool, Some(version)).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The highest successfully applied migration, or `None` for a database never migrated.
@@ -65,13 +71,16 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
     pub async fn schema_version(&self) -> Result<Option<i64>> {
-        Ok(self
-            .migration_status()
-            .await?
-            .iter()
-            .filter(|m| m.applied)
-            .map(|m| m.version)
-            .max())
+        self.observe("schema_version", async move {
+            Ok(self
+                .migration_status()
+                .await?
+                .iter()
+                .filter(|m| m.applied)
+                .map(|m| m.version)
+                .max())
+        })
+        .await
     }
 
     /// Every migration this build embeds and every one the database recorded, by version.
@@ -79,41 +88,44 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
     pub async fn migration_status(&self) -> Result<Vec<MigrationInfo>> {
-        let applied = if B::migrations_table_exists(&self.pool).await? {
-            B::select_applied_migrations(&self.pool).await?
-        } else {
-            Vec::new()
-        };
-        let mut status: BTreeMap<i64, MigrationInfo> = B::migrator()
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration())
-            .map(|m| {
-                let info = MigrationInfo {
-                    version: m.version,
-                    description: m.description.to_string(),
+        self.observe("migration_status", async move {
+            let applied = if B::migrations_table_exists(&self.pool).await? {
+                B::select_applied_migrations(&self.pool).await?
+            } else {
+                Vec::new()
+            };
+            let mut status: BTreeMap<i64, MigrationInfo> = B::migrator()
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration())
+                .map(|m| {
+                    let info = MigrationInfo {
+                        version: m.version,
+                        description: m.description.to_string(),
+                        applied: false,
+                        applied_at: None,
+                        checksum_ok: None,
+                        known: true,
+                    };
+                    (m.version, info)
+                })
+                .collect();
+            for row in applied {
+                let embedded = B::migrator().iter().find(|m| m.version == row.version);
+                let entry = status.entry(row.version).or_insert_with(|| MigrationInfo {
+                    version: row.version,
+                    description: row.description.clone(),
                     applied: false,
                     applied_at: None,
                     checksum_ok: None,
-                    known: true,
-                };
-                (m.version, info)
-            })
-            .collect();
-        for row in applied {
-            let embedded = B::migrator().iter().find(|m| m.version == row.version);
-            let entry = status.entry(row.version).or_insert_with(|| MigrationInfo {
-                version: row.version,
-                description: row.description.clone(),
-                applied: false,
-                applied_at: None,
-                checksum_ok: None,
-                known: false,
-            });
-            entry.applied = row.success;
-            entry.applied_at = Some(row.installed_on.into());
-            entry.checksum_ok = embedded.map(|m| *m.checksum == *row.checksum);
-        }
-        Ok(status.into_values().collect())
+                    known: false,
+                });
+                entry.applied = row.success;
+                entry.applied_at = Some(row.installed_on.into());
+                entry.checksum_ok = embedded.map(|m| *m.checksum == *row.checksum);
+            }
+            Ok(status.into_values().collect())
+        })
+        .await
     }
 
     /// Rows per table and the database size.
@@ -121,25 +133,28 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database), e.g. before the schema exists.
     pub async fn table_counts(&self) -> Result<TableCounts> {
-        let row = B::select_table_counts(&self.pool).await?;
-        Ok(TableCounts {
-            rows: vec![
-                ("users", stored_count("users", row.users)?),
-                (
-                    "user_oauth_tokens",
-                    stored_count("user_oauth_tokens", row.user_oauth_tokens)?,
-                ),
-                ("api_keys", stored_count("api_keys", row.api_keys)?),
-                (
-                    "api_key_usage",
-                    stored_count("api_key_usage", row.api_key_usage)?,
-                ),
-                ("jwt_usage", stored_count("jwt_usage", row.jwt_usage)?),
-                ("a2a_clients", stored_count("a2a_clients", row.a2a_clients)?),
-                ("tenants", stored_count("tenants", row.tenants)?),
-                ("activities", stored_count("activities", row.activities)?),
-            ],
-            size_bytes: stored_count("size_bytes", row.size_bytes)?,
+        self.observe("table_counts", async move {
+            let row = B::select_table_counts(&self.pool).await?;
+            Ok(TableCounts {
+                rows: vec![
+                    ("users", stored_count("users", row.users)?),
+                    (
+                        "user_oauth_tokens",
+                        stored_count("user_oauth_tokens", row.user_oauth_tokens)?,
+                    ),
+                    ("api_keys", stored_count("api_keys", row.api_keys)?),
+                    (
+                        "api_key_usage",
+                        stored_count("api_key_usage", row.api_key_usage)?,
+                    ),
+                    ("jwt_usage", stored_count("jwt_usage", row.jwt_usage)?),
+                    ("a2a_clients", stored_count("a2a_clients", row.a2a_clients)?),
+                    ("tenants", stored_count("tenants", row.tenants)?),
+                    ("activities", stored_count("activities", row.activities)?),
+                ],
+                size_bytes: stored_count("size_bytes", row.size_bytes)?,
+            })
         })
+        .await
     }
 }

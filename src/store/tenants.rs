@@ -14,11 +14,14 @@ impl<B: Backend> Store<B> {
     /// [`Error::InvalidInput`] for a bad name, slug or domain; [`Error::Conflict`] when the
     /// slug, domain or id is taken; [`Error::NotFound`] when the owner does not exist.
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<TenantId> {
-        let row = tenant_row(tenant, tenant.updated_at)?;
-        B::insert_tenant(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("tenant", "owner user"))?;
-        Ok(tenant.id)
+        self.observe("create_tenant", async move {
+            let row = tenant_row(tenant, tenant.updated_at)?;
+            B::insert_tenant(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("tenant", "owner user"))?;
+            Ok(tenant.id)
+        })
+        .await
     }
 
     /// The tenant with this id, active or not.
@@ -26,10 +29,13 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        B::select_tenant_by_id(&self.pool, id)
-            .await?
-            .map(tenant_from_row)
-            .transpose()
+        self.observe("get_tenant", async move {
+            B::select_tenant_by_id(&self.pool, id)
+                .await?
+                .map(tenant_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// The tenant with this slug, active or not.
@@ -37,10 +43,13 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// As [`Store::get_tenant`].
     pub async fn get_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-        B::select_tenant_by_slug(&self.pool, slug)
-            .await?
-            .map(tenant_from_row)
-            .transpose()
+        self.observe("get_tenant_by_slug", async move {
+            B::select_tenant_by_slug(&self.pool, slug)
+                .await?
+                .map(tenant_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// Writes name, slug, domain, plan, owner and `is_active` of the tenant with
@@ -51,17 +60,20 @@ impl<B: Backend> Store<B> {
     /// [`Error::Conflict`] when the new slug or domain is taken; [`Error::InvalidInput`] as
     /// for [`Store::create_tenant`].
     pub async fn update_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let row = tenant_row(tenant, clock::now())?;
-        let changed = B::update_tenant(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("tenant", "owner user"))?;
-        if changed == 0 {
-            return Err(Error::NotFound {
-                entity: "tenant",
-                id: tenant.id.to_string(),
-            });
-        }
-        Ok(())
+        self.observe("update_tenant", async move {
+            let row = tenant_row(tenant, clock::now())?;
+            let changed = B::update_tenant(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("tenant", "owner user"))?;
+            if changed == 0 {
+                return Err(Error::NotFound {
+                    entity: "tenant",
+                    id: tenant.id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

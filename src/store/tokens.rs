@@ -25,32 +25,36 @@ impl<B: Backend> Store<B> {
         provider: OAuthProvider,
         token: &OAuthToken,
     ) -> Result<()> {
-        validate::required("access_token", &token.access_token, validate::MAX_TOKEN_LEN)?;
-        validate::opt_text(
-            "refresh_token",
-            token.refresh_token.as_deref(),
-            validate::MAX_TOKEN_LEN,
-        )?;
-        validate::opt_text("scope", token.scope.as_deref(), validate::MAX_TEXT_LEN)?;
-        validate::opt_timestamp("expires_at", token.expires_at)?;
-        let now = Timestamp::from(clock::now());
-        let keys = self.keys();
-        let row = OAuthTokenRow {
-            user_id: user,
-            provider: provider.as_str().to_owned(),
-            access_token: keys.encrypt(&token.access_token, &aad(user, provider, "access_token")),
-            refresh_token: token
-                .refresh_token
-                .as_deref()
-                .map(|t| keys.encrypt(t, &aad(user, provider, "refresh_token"))),
-            expires_at: token.expires_at.map(Timestamp::from),
-            scope: token.scope.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        B::upsert_oauth_token(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("oauth token", "user"))
+        self.observe("upsert_oauth_token", async move {
+            validate::required("access_token", &token.access_token, validate::MAX_TOKEN_LEN)?;
+            validate::opt_text(
+                "refresh_token",
+                token.refresh_token.as_deref(),
+                validate::MAX_TOKEN_LEN,
+            )?;
+            validate::opt_text("scope", token.scope.as_deref(), validate::MAX_TEXT_LEN)?;
+            validate::opt_timestamp("expires_at", token.expires_at)?;
+            let now = Timestamp::from(clock::now());
+            let keys = self.keys();
+            let row = OAuthTokenRow {
+                user_id: user,
+                provider: provider.as_str().to_owned(),
+                access_token: keys
+                    .encrypt(&token.access_token, &aad(user, provider, "access_token")),
+                refresh_token: token
+                    .refresh_token
+                    .as_deref()
+                    .map(|t| keys.encrypt(t, &aad(user, provider, "refresh_token"))),
+                expires_at: token.expires_at.map(Timestamp::from),
+                scope: token.scope.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            B::upsert_oauth_token(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("oauth token", "user"))
+        })
+        .await
     }
 
     /// The user's token at `provider`, decrypted, if any.
@@ -63,31 +67,35 @@ impl<B: Backend> Store<B> {
         user: UserId,
         provider: OAuthProvider,
     ) -> Result<Option<OAuthToken>> {
-        let Some(row) = B::select_oauth_token(&self.pool, user, provider.as_str()).await? else {
-            return Ok(None);
-        };
-        let keys = self.keys();
-        let access_token = keys.decrypt(
-            &row.access_token,
-            &aad(user, provider, "access_token"),
-            "access_token",
-        )?;
-        let refresh_token = row
-            .refresh_token
-            .map(|sealed| {
-                keys.decrypt(
-                    &sealed,
-                    &aad(user, provider, "refresh_token"),
-                    "refresh_token",
-                )
-            })
-            .transpose()?;
-        Ok(Some(OAuthToken {
-            access_token,
-            refresh_token,
-            expires_at: row.expires_at.map(Into::into),
-            scope: row.scope,
-        }))
+        self.observe("get_oauth_token", async move {
+            let Some(row) = B::select_oauth_token(&self.pool, user, provider.as_str()).await?
+            else {
+                return Ok(None);
+            };
+            let keys = self.keys();
+            let access_token = keys.decrypt(
+                &row.access_token,
+                &aad(user, provider, "access_token"),
+                "access_token",
+            )?;
+            let refresh_token = row
+                .refresh_token
+                .map(|sealed| {
+                    keys.decrypt(
+                        &sealed,
+                        &aad(user, provider, "refresh_token"),
+                        "refresh_token",
+                    )
+                })
+                .transpose()?;
+            Ok(Some(OAuthToken {
+                access_token,
+                refresh_token,
+                expires_at: row.expires_at.map(Into::into),
+                scope: row.scope,
+            }))
+        })
+        .await
     }
 
     /// Removes the user's token at `provider`. Returns whether there was one.
@@ -95,7 +103,10 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn delete_oauth_token(&self, user: UserId, provider: OAuthProvider) -> Result<bool> {
-        Ok(B::delete_oauth_token(&self.pool, user, provider.as_str()).await? > 0)
+        self.observe("delete_oauth_token", async move {
+            Ok(B::delete_oauth_token(&self.pool, user, provider.as_str()).await? > 0)
+        })
+        .await
     }
 
     /// Stores the user's Strava token: [`Store::upsert_oauth_token`] for

@@ -18,36 +18,39 @@ impl<B: Backend> Store<B> {
     /// [`Error::InvalidInput`] for a status outside 100..=599, an empty endpoint or method,
     /// or an oversized field; [`Error::NotFound`] when the API key does not exist.
     pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
-        let request = Request {
-            timestamp: usage.timestamp,
-            endpoint: &usage.endpoint,
-            method: &usage.method,
-            status_code: usage.status_code,
-            ip_address: usage.ip_address.as_deref(),
-            user_agent: usage.user_agent.as_deref(),
-        };
-        request.validate()?;
-        validate::opt_text(
-            "error_message",
-            usage.error_message.as_deref(),
-            validate::MAX_TEXT_LEN,
-        )?;
-        let row = ApiKeyUsageRow {
-            api_key_id: usage.api_key_id,
-            timestamp: usage.timestamp.into(),
-            endpoint: usage.endpoint.clone(),
-            method: usage.method.clone(),
-            status_code: i64::from(usage.status_code),
-            response_time_ms: usage.response_time_ms.map(i64::from),
-            request_size_bytes: usage.request_size_bytes.map(i64::from),
-            response_size_bytes: usage.response_size_bytes.map(i64::from),
-            ip_address: usage.ip_address.clone(),
-            user_agent: usage.user_agent.clone(),
-            error_message: usage.error_message.clone(),
-        };
-        B::insert_api_key_usage(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("api key usage", "api key"))
+        self.observe("record_api_usage", async move {
+            let request = Request {
+                timestamp: usage.timestamp,
+                endpoint: &usage.endpoint,
+                method: &usage.method,
+                status_code: usage.status_code,
+                ip_address: usage.ip_address.as_deref(),
+                user_agent: usage.user_agent.as_deref(),
+            };
+            request.validate()?;
+            validate::opt_text(
+                "error_message",
+                usage.error_message.as_deref(),
+                validate::MAX_TEXT_LEN,
+            )?;
+            let row = ApiKeyUsageRow {
+                api_key_id: usage.api_key_id,
+                timestamp: usage.timestamp.into(),
+                endpoint: usage.endpoint.clone(),
+                method: usage.method.clone(),
+                status_code: i64::from(usage.status_code),
+                response_time_ms: usage.response_time_ms.map(i64::from),
+                request_size_bytes: usage.request_size_bytes.map(i64::from),
+                response_size_bytes: usage.response_size_bytes.map(i64::from),
+                ip_address: usage.ip_address.clone(),
+                user_agent: usage.user_agent.clone(),
+                error_message: usage.error_message.clone(),
+            };
+            B::insert_api_key_usage(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("api key usage", "api key"))
+        })
+        .await
     }
 
     /// Appends one usage row for a JWT-authenticated user.
@@ -55,30 +58,33 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// As [`Store::record_api_usage`]; [`Error::NotFound`] when the user does not exist.
     pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
-        Request {
-            timestamp: usage.timestamp,
-            endpoint: &usage.endpoint,
-            method: &usage.method,
-            status_code: usage.status_code,
-            ip_address: usage.ip_address.as_deref(),
-            user_agent: usage.user_agent.as_deref(),
-        }
-        .validate()?;
-        let row = JwtUsageRow {
-            user_id: usage.user_id,
-            timestamp: usage.timestamp.into(),
-            endpoint: usage.endpoint.clone(),
-            method: usage.method.clone(),
-            status_code: i64::from(usage.status_code),
-            response_time_ms: usage.response_time_ms.map(i64::from),
-            request_size_bytes: usage.request_size_bytes.map(i64::from),
-            response_size_bytes: usage.response_size_bytes.map(i64::from),
-            ip_address: usage.ip_address.clone(),
-            user_agent: usage.user_agent.clone(),
-        };
-        B::insert_jwt_usage(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("jwt usage", "user"))
+        self.observe("record_jwt_usage", async move {
+            Request {
+                timestamp: usage.timestamp,
+                endpoint: &usage.endpoint,
+                method: &usage.method,
+                status_code: usage.status_code,
+                ip_address: usage.ip_address.as_deref(),
+                user_agent: usage.user_agent.as_deref(),
+            }
+            .validate()?;
+            let row = JwtUsageRow {
+                user_id: usage.user_id,
+                timestamp: usage.timestamp.into(),
+                endpoint: usage.endpoint.clone(),
+                method: usage.method.clone(),
+                status_code: i64::from(usage.status_code),
+                response_time_ms: usage.response_time_ms.map(i64::from),
+                request_size_bytes: usage.request_size_bytes.map(i64::from),
+                response_size_bytes: usage.response_size_bytes.map(i64::from),
+                ip_address: usage.ip_address.clone(),
+                user_agent: usage.user_agent.clone(),
+            };
+            B::insert_jwt_usage(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("jwt usage", "user"))
+        })
+        .await
     }
 
     /// Totals over the usage of every API key of the user (one aggregate query). A user with
@@ -87,17 +93,20 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_usage_stats(&self, user: UserId) -> Result<ApiKeyUsageStats> {
-        let row = B::select_usage_stats(&self.pool, user).await?;
-        let total_requests = stored_count("total_requests", row.total_requests)?;
-        let successful_requests = stored_count("successful_requests", row.successful_requests)?;
-        Ok(ApiKeyUsageStats {
-            total_requests,
-            successful_requests,
-            failed_requests: total_requests.saturating_sub(successful_requests),
-            average_response_time_ms: row.average_response_time_ms,
-            first_request: row.first_request.map(Into::into),
-            last_request: row.last_request.map(Into::into),
+        self.observe("get_usage_stats", async move {
+            let row = B::select_usage_stats(&self.pool, user).await?;
+            let total_requests = stored_count("total_requests", row.total_requests)?;
+            let successful_requests = stored_count("successful_requests", row.successful_requests)?;
+            Ok(ApiKeyUsageStats {
+                total_requests,
+                successful_requests,
+                failed_requests: total_requests.saturating_sub(successful_requests),
+                average_response_time_ms: row.average_response_time_ms,
+                first_request: row.first_request.map(Into::into),
+                last_request: row.last_request.map(Into::into),
+            })
         })
+        .await
     }
 }
 
@@ -124,30 +133,33 @@ impl<B: Backend> Store<B> {
         batch_size: u32,
         mut progress: impl FnMut(&PruneReport) + Send,
     ) -> Result<PruneReport> {
-        if batch_size == 0 {
-            return Err(Error::invalid("batch_size", "must be at least 1"));
-        }
-        validate::timestamp("cutoff", cutoff)?;
-        let cutoff = cutoff.into();
-        let limit = i64::from(batch_size);
-        let mut report = PruneReport::default();
-        loop {
-            let deleted = B::delete_api_key_usage_before(&self.pool, cutoff, limit).await?;
-            report.api_key_usage += deleted;
-            progress(&report);
-            if deleted < u64::from(batch_size) {
-                break;
+        self.observe("prune_usage", async move {
+            if batch_size == 0 {
+                return Err(Error::invalid("batch_size", "must be at least 1"));
             }
-        }
-        loop {
-            let deleted = B::delete_jwt_usage_before(&self.pool, cutoff, limit).await?;
-            report.jwt_usage += deleted;
-            progress(&report);
-            if deleted < u64::from(batch_size) {
-                break;
+            validate::timestamp("cutoff", cutoff)?;
+            let cutoff = cutoff.into();
+            let limit = i64::from(batch_size);
+            let mut report = PruneReport::default();
+            loop {
+                let deleted = B::delete_api_key_usage_before(&self.pool, cutoff, limit).await?;
+                report.api_key_usage += deleted;
+                progress(&report);
+                if deleted < u64::from(batch_size) {
+                    break;
+                }
             }
-        }
-        Ok(report)
+            loop {
+                let deleted = B::delete_jwt_usage_before(&self.pool, cutoff, limit).await?;
+                report.jwt_usage += deleted;
+                progress(&report);
+                if deleted < u64::from(batch_size) {
+                    break;
+                }
+            }
+            Ok(report)
+        })
+        .await
     }
 }
 

@@ -15,11 +15,14 @@ impl<B: Backend> Store<B> {
     /// written); [`Error::Conflict`] when the email or id is taken; [`Error::NotFound`] when
     /// `approved_by` / `suspended_by` name no user.
     pub async fn create_user(&self, user: &User) -> Result<UserId> {
-        let row = user_row(user)?;
-        B::insert_user(&self.pool, &row)
-            .await
-            .map_err(Error::on_write("user", "approving or suspending user"))?;
-        Ok(user.id)
+        self.observe("create_user", async move {
+            let row = user_row(user)?;
+            B::insert_user(&self.pool, &row)
+                .await
+                .map_err(Error::on_write("user", "approving or suspending user"))?;
+            Ok(user.id)
+        })
+        .await
     }
 
     /// The user with this id, if any.
@@ -27,10 +30,13 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>> {
-        B::select_user_by_id(&self.pool, id)
-            .await?
-            .map(user_from_row)
-            .transpose()
+        self.observe("get_user", async move {
+            B::select_user_by_id(&self.pool, id)
+                .await?
+                .map(user_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// The user with this email (compared trimmed and lower-cased), if any. A string that is
@@ -39,13 +45,16 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// As [`Store::get_user`].
     pub async fn get_user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let Ok(email) = validate::email(email) else {
-            return Ok(None);
-        };
-        B::select_user_by_email(&self.pool, &email)
-            .await?
-            .map(user_from_row)
-            .transpose()
+        self.observe("get_user_by_email", async move {
+            let Ok(email) = validate::email(email) else {
+                return Ok(None);
+            };
+            B::select_user_by_email(&self.pool, &email)
+                .await?
+                .map(user_from_row)
+                .transpose()
+        })
+        .await
     }
 
     /// Deletes the user and, with it, its OAuth tokens, API keys and their usage, JWT
@@ -54,7 +63,10 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn delete_user(&self, id: UserId) -> Result<bool> {
-        Ok(B::delete_user(&self.pool, id).await? > 0)
+        self.observe("delete_user", async move {
+            Ok(B::delete_user(&self.pool, id).await? > 0)
+        })
+        .await
     }
 
     /// Sets the user's `last_active` to now.
@@ -62,14 +74,17 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such user.
     pub async fn update_last_active(&self, id: UserId) -> Result<()> {
-        let changed = B::update_user_last_active(&self.pool, id, clock::now().into()).await?;
-        if changed == 0 {
-            return Err(Error::NotFound {
-                entity: "user",
-                id: id.to_string(),
-            });
-        }
-        Ok(())
+        self.observe("update_last_active", async move {
+            let changed = B::update_user_last_active(&self.pool, id, clock::now().into()).await?;
+            if changed == 0 {
+                return Err(Error::NotFound {
+                    entity: "user",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -112,11 +112,25 @@ pub trait TestBackend: Backend {
         provider: &'static str,
         bytes: Vec<u8>,
     ) -> impl Future<Output = eyre::Result<()>> + Send;
+    /// `sqlite` or `postgres`, whichever is this backend's.
+    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str;
+    /// Runs one statement of raw SQL.
+    fn raw_execute(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<u64>> + Send;
     /// `SELECT COUNT(*)` of a table.
     fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
 }
 
 impl TestBackend for Sqlite {
+    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
+        let _ = (sqlite, postgres);
+        sqlite
+    }
+
+    async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    }
+
     async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite:{}", dir.path().join("pierre.db").display());
@@ -171,6 +185,16 @@ impl TestBackend for Sqlite {
 }
 
 impl TestBackend for Postgres {
+    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
+        let _ = (sqlite, postgres);
+        postgres
+    }
+
+    async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    }
+
     async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
         let server = postgres_server_url();
         let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));

@@ -1,0 +1,103 @@
+//! Schema versions: status before and after migrating, partial migration, and refusing a
+//! database whose history does not match this build.
+
+mod common;
+
+use common::{Cleanup, TestBackend};
+use pierre_store::{EncryptionKey, Error, Store};
+
+backend_tests!(
+    a_new_database_has_no_version_and_every_migration_pending,
+    migrate_to_applies_up_to_a_version,
+    a_changed_migration_is_refused,
+    a_database_newer_than_this_build_is_refused,
+);
+
+async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
+    let (url, cleanup) = B::fresh_database().await?;
+    let store = Store::<B>::new(&url, EncryptionKey::generate()).await?;
+    Ok((store, url, cleanup))
+}
+
+async fn a_new_database_has_no_version_and_every_migration_pending<B: TestBackend>()
+-> eyre::Result<()> {
+    let (store, _url, _cleanup) = fresh::<B>().await?;
+    assert_eq!(store.schema_version().await?, None);
+    let before = store.migration_status().await?;
+    assert!(!before.is_empty());
+    assert!(
+        before
+            .iter()
+            .all(|m| !m.applied && m.known && m.applied_at.is_none() && m.checksum_ok.is_none())
+    );
+
+    store.migrate().await?;
+    let after = store.migration_status().await?;
+    let latest = after.iter().map(|m| m.version).max();
+    assert_eq!(store.schema_version().await?, latest);
+    assert!(
+        after
+            .iter()
+            .all(|m| m.applied && m.known && m.checksum_ok == Some(true) && m.applied_at.is_some()),
+        "{after:?}"
+    );
+    Ok(())
+}
+
+async fn migrate_to_applies_up_to_a_version<B: TestBackend>() -> eyre::Result<()> {
+    let (store, _url, _cleanup) = fresh::<B>().await?;
+    let first = store.migration_status().await?[0].version;
+    store.migrate_to(first).await?;
+    assert_eq!(store.schema_version().await?, Some(first));
+    store.migrate_to(first).await?;
+    assert_eq!(store.schema_version().await?, Some(first), "idempotent");
+    Ok(())
+}
+
+async fn a_changed_migration_is_refused<B: TestBackend>() -> eyre::Result<()> {
+    let (store, url, _cleanup) = fresh::<B>().await?;
+    store.migrate().await?;
+    B::raw_execute(
+        &url,
+        B::pick(
+            "UPDATE _sqlx_migrations SET checksum = X'00'",
+            "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea",
+        ),
+    )
+    .await?;
+    let err = store.migrate().await.unwrap_err();
+    assert!(matches!(err, Error::Migration(_)), "{err:?}");
+    assert!(err.to_string().contains("modified"), "{err}");
+    let status = store.migration_status().await?;
+    assert!(
+        status.iter().all(|m| m.checksum_ok == Some(false)),
+        "{status:?}"
+    );
+    Ok(())
+}
+
+async fn a_database_newer_than_this_build_is_refused<B: TestBackend>() -> eyre::Result<()> {
+    let (store, url, _cleanup) = fresh::<B>().await?;
+    store.migrate().await?;
+    B::raw_execute(
+        &url,
+        B::pick(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99991231000000, 'from the future', 1, X'00', 0)",
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99991231000000, 'from the future', TRUE, '\\x00'::bytea, 0)",
+        ),
+    )
+    .await?;
+    let err = store.migrate().await.unwrap_err();
+    assert!(matches!(err, Error::Migration(_)), "{err:?}");
+    assert!(err.to_string().contains("missing"), "{err}");
+    let status = store.migration_status().await?;
+    let future = status.last().expect("listed");
+    assert_eq!(
+        (future.version, future.known, future.applied),
+        (99_991_231_000_000, false, true)
+    );
+    assert_eq!(store.schema_version().await?, Some(99_991_231_000_000));
+    Ok(())
+}
