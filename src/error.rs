@@ -67,6 +67,15 @@ pub enum Error {
     #[error("database is in use: {0}")]
     Busy(String),
 
+    /// The usage recorder's queue is full; the row was not taken. Retry later or use the
+    /// waiting `record_*` methods.
+    #[error("usage recorder is overloaded: its queue is full")]
+    Overloaded,
+
+    /// The usage recorder has shut down and takes no more rows.
+    #[error("usage recorder is shut down")]
+    Closed,
+
     /// A stored value is not one this build understands (e.g. an unknown enum value
     /// written by a newer version).
     #[error("stored {field} is invalid: {reason}")]

@@ -23,7 +23,7 @@ pub struct Timestamp(pub OffsetDateTime);
 
 impl Timestamp {
     /// Microseconds since the Unix epoch.
-    fn micros(self) -> i64 {
+    pub(crate) fn micros(self) -> i64 {
         // Within the years 1..=9999 that the store accepts, this fits easily in an i64.
         i64::try_from(self.0.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
     }

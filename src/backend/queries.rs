@@ -161,6 +161,16 @@ pub trait UsageQueries: sqlx::Database {
         pool: &Pool<Self>,
         row: &JwtUsageRow,
     ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// Inserts every row in one statement; returns the number inserted.
+    fn insert_api_key_usage_batch(
+        conn: &mut Self::Connection,
+        rows: &[ApiKeyUsageRow],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Inserts every row in one statement; returns the number inserted.
+    fn insert_jwt_usage_batch(
+        conn: &mut Self::Connection,
+        rows: &[JwtUsageRow],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Deletes up to `limit` of the oldest `api_key_usage` rows older than `cutoff`;
     /// returns the number deleted.
     fn delete_api_key_usage_before(

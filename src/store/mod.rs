@@ -9,6 +9,7 @@ mod auth;
 mod convert;
 mod credentials;
 mod observe;
+mod recorder;
 mod rotation;
 mod schema;
 #[cfg(feature = "backend-sqlite")]
@@ -19,6 +20,7 @@ mod usage;
 mod users;
 
 pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
+pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};
 pub use usage::PruneReport;

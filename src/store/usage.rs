@@ -19,33 +19,7 @@ impl<B: Backend> Store<B> {
     /// or an oversized field; [`Error::NotFound`] when the API key does not exist.
     pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
         self.observe("record_api_usage", async move {
-            let request = Request {
-                timestamp: usage.timestamp,
-                endpoint: &usage.endpoint,
-                method: &usage.method,
-                status_code: usage.status_code,
-                ip_address: usage.ip_address.as_deref(),
-                user_agent: usage.user_agent.as_deref(),
-            };
-            request.validate()?;
-            validate::opt_text(
-                "error_message",
-                usage.error_message.as_deref(),
-                validate::MAX_TEXT_LEN,
-            )?;
-            let row = ApiKeyUsageRow {
-                api_key_id: usage.api_key_id,
-                timestamp: usage.timestamp.into(),
-                endpoint: usage.endpoint.clone(),
-                method: usage.method.clone(),
-                status_code: i64::from(usage.status_code),
-                response_time_ms: usage.response_time_ms.map(i64::from),
-                request_size_bytes: usage.request_size_bytes.map(i64::from),
-                response_size_bytes: usage.response_size_bytes.map(i64::from),
-                ip_address: usage.ip_address.clone(),
-                user_agent: usage.user_agent.clone(),
-                error_message: usage.error_message.clone(),
-            };
+            let row = api_usage_row(usage)?;
             B::insert_api_key_usage(&self.pool, &row)
                 .await
                 .map_err(Error::on_write("api key usage", "api key"))
@@ -59,27 +33,7 @@ impl<B: Backend> Store<B> {
     /// As [`Store::record_api_usage`]; [`Error::NotFound`] when the user does not exist.
     pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
         self.observe("record_jwt_usage", async move {
-            Request {
-                timestamp: usage.timestamp,
-                endpoint: &usage.endpoint,
-                method: &usage.method,
-                status_code: usage.status_code,
-                ip_address: usage.ip_address.as_deref(),
-                user_agent: usage.user_agent.as_deref(),
-            }
-            .validate()?;
-            let row = JwtUsageRow {
-                user_id: usage.user_id,
-                timestamp: usage.timestamp.into(),
-                endpoint: usage.endpoint.clone(),
-                method: usage.method.clone(),
-                status_code: i64::from(usage.status_code),
-                response_time_ms: usage.response_time_ms.map(i64::from),
-                request_size_bytes: usage.request_size_bytes.map(i64::from),
-                response_size_bytes: usage.response_size_bytes.map(i64::from),
-                ip_address: usage.ip_address.clone(),
-                user_agent: usage.user_agent.clone(),
-            };
+            let row = jwt_usage_row(usage)?;
             B::insert_jwt_usage(&self.pool, &row)
                 .await
                 .map_err(Error::on_write("jwt usage", "user"))
@@ -161,6 +115,62 @@ impl<B: Backend> Store<B> {
         })
         .await
     }
+}
+
+/// Validates an API key usage row and puts it in storage form.
+pub(super) fn api_usage_row(usage: &ApiKeyUsage) -> Result<ApiKeyUsageRow> {
+    Request {
+        timestamp: usage.timestamp,
+        endpoint: &usage.endpoint,
+        method: &usage.method,
+        status_code: usage.status_code,
+        ip_address: usage.ip_address.as_deref(),
+        user_agent: usage.user_agent.as_deref(),
+    }
+    .validate()?;
+    validate::opt_text(
+        "error_message",
+        usage.error_message.as_deref(),
+        validate::MAX_TEXT_LEN,
+    )?;
+    Ok(ApiKeyUsageRow {
+        api_key_id: usage.api_key_id,
+        timestamp: usage.timestamp.into(),
+        endpoint: usage.endpoint.clone(),
+        method: usage.method.clone(),
+        status_code: i64::from(usage.status_code),
+        response_time_ms: usage.response_time_ms.map(i64::from),
+        request_size_bytes: usage.request_size_bytes.map(i64::from),
+        response_size_bytes: usage.response_size_bytes.map(i64::from),
+        ip_address: usage.ip_address.clone(),
+        user_agent: usage.user_agent.clone(),
+        error_message: usage.error_message.clone(),
+    })
+}
+
+/// Validates a JWT usage row and puts it in storage form.
+pub(super) fn jwt_usage_row(usage: &JwtUsage) -> Result<JwtUsageRow> {
+    Request {
+        timestamp: usage.timestamp,
+        endpoint: &usage.endpoint,
+        method: &usage.method,
+        status_code: usage.status_code,
+        ip_address: usage.ip_address.as_deref(),
+        user_agent: usage.user_agent.as_deref(),
+    }
+    .validate()?;
+    Ok(JwtUsageRow {
+        user_id: usage.user_id,
+        timestamp: usage.timestamp.into(),
+        endpoint: usage.endpoint.clone(),
+        method: usage.method.clone(),
+        status_code: i64::from(usage.status_code),
+        response_time_ms: usage.response_time_ms.map(i64::from),
+        request_size_bytes: usage.request_size_bytes.map(i64::from),
+        response_size_bytes: usage.response_size_bytes.map(i64::from),
+        ip_address: usage.ip_address.clone(),
+        user_agent: usage.user_agent.clone(),
+    })
 }
 
 /// The fields both kinds of usage row share, checked the same way.

@@ -1,4 +1,6 @@
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::{
     backend::{
@@ -99,6 +101,83 @@ impl UsageQueries for Postgres {
             limit
         )
         .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_api_key_usage_batch(
+        conn: &mut PgConnection,
+        rows: &[ApiKeyUsageRow],
+    ) -> sqlx::Result<u64> {
+        // One array per column, unpacked by UNNEST: one checked statement for any number
+        // of rows.
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.api_key_id.into_inner()).collect();
+        let timestamps: Vec<OffsetDateTime> = rows.iter().map(|r| r.timestamp.0).collect();
+        let endpoints: Vec<&str> = rows.iter().map(|r| r.endpoint.as_str()).collect();
+        let methods: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+        let statuses: Vec<i64> = rows.iter().map(|r| r.status_code).collect();
+        let times: Vec<Option<i64>> = rows.iter().map(|r| r.response_time_ms).collect();
+        let request_sizes: Vec<Option<i64>> = rows.iter().map(|r| r.request_size_bytes).collect();
+        let response_sizes: Vec<Option<i64>> = rows.iter().map(|r| r.response_size_bytes).collect();
+        let ips: Vec<Option<&str>> = rows.iter().map(|r| r.ip_address.as_deref()).collect();
+        let agents: Vec<Option<&str>> = rows.iter().map(|r| r.user_agent.as_deref()).collect();
+        let errors: Vec<Option<&str>> = rows.iter().map(|r| r.error_message.as_deref()).collect();
+        let done = sqlx::query!(
+            "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent, error_message)
+             SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
+                $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],
+                $11::text[])",
+            &ids,
+            &timestamps,
+            &endpoints as _,
+            &methods as _,
+            &statuses,
+            &times as _,
+            &request_sizes as _,
+            &response_sizes as _,
+            &ips as _,
+            &agents as _,
+            &errors as _
+        )
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_jwt_usage_batch(
+        conn: &mut PgConnection,
+        rows: &[JwtUsageRow],
+    ) -> sqlx::Result<u64> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id.into_inner()).collect();
+        let timestamps: Vec<OffsetDateTime> = rows.iter().map(|r| r.timestamp.0).collect();
+        let endpoints: Vec<&str> = rows.iter().map(|r| r.endpoint.as_str()).collect();
+        let methods: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+        let statuses: Vec<i64> = rows.iter().map(|r| r.status_code).collect();
+        let times: Vec<Option<i64>> = rows.iter().map(|r| r.response_time_ms).collect();
+        let request_sizes: Vec<Option<i64>> = rows.iter().map(|r| r.request_size_bytes).collect();
+        let response_sizes: Vec<Option<i64>> = rows.iter().map(|r| r.response_size_bytes).collect();
+        let ips: Vec<Option<&str>> = rows.iter().map(|r| r.ip_address.as_deref()).collect();
+        let agents: Vec<Option<&str>> = rows.iter().map(|r| r.user_agent.as_deref()).collect();
+        let done = sqlx::query!(
+            "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent)
+             SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
+                $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])",
+            &ids,
+            &timestamps,
+            &endpoints as _,
+            &methods as _,
+            &statuses,
+            &times as _,
+            &request_sizes as _,
+            &response_sizes as _,
+            &ips as _,
+            &agents as _
+        )
+        .execute(conn)
         .await?;
         Ok(done.rows_affected())
     }

@@ -1,4 +1,5 @@
-use sqlx::{Sqlite, SqlitePool};
+use serde_json::{Value, json};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{
     backend::{
@@ -99,6 +100,81 @@ impl UsageQueries for Sqlite {
             limit
         )
         .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_api_key_usage_batch(
+        conn: &mut SqliteConnection,
+        rows: &[ApiKeyUsageRow],
+    ) -> sqlx::Result<u64> {
+        // The rows travel as one JSON array, unpacked by json_each: one checked statement
+        // for any number of rows.
+        let batch: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!([
+                    r.api_key_id.to_string(),
+                    r.timestamp.micros(),
+                    r.endpoint,
+                    r.method,
+                    r.status_code,
+                    r.response_time_ms,
+                    r.request_size_bytes,
+                    r.response_size_bytes,
+                    r.ip_address,
+                    r.user_agent,
+                    r.error_message
+                ])
+            })
+            .collect();
+        let batch = Value::Array(batch).to_string();
+        let done = sqlx::query!(
+            "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent, error_message)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+             FROM json_each(?1)",
+            batch
+        )
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_jwt_usage_batch(
+        conn: &mut SqliteConnection,
+        rows: &[JwtUsageRow],
+    ) -> sqlx::Result<u64> {
+        let batch: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!([
+                    r.user_id.to_string(),
+                    r.timestamp.micros(),
+                    r.endpoint,
+                    r.method,
+                    r.status_code,
+                    r.response_time_ms,
+                    r.request_size_bytes,
+                    r.response_size_bytes,
+                    r.ip_address,
+                    r.user_agent
+                ])
+            })
+            .collect();
+        let batch = Value::Array(batch).to_string();
+        let done = sqlx::query!(
+            "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
+                response_time_ms, request_size_bytes, response_size_bytes, ip_address,
+                user_agent)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9
+             FROM json_each(?1)",
+            batch
+        )
+        .execute(conn)
         .await?;
         Ok(done.rows_affected())
     }
