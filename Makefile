@@ -6,7 +6,7 @@
 CARGO ?= cargo
 WITH_POSTGRES := scripts/with-postgres
 
-.PHONY: build run test prepare check-sqlx lint fmt doc
+.PHONY: build run test bench prepare check-sqlx lint fmt doc
 
 build:
 	$(CARGO) build --all-targets --locked
@@ -20,6 +20,11 @@ run:
 ## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither.
 test:
 	$(WITH_POSTGRES) scripts/run-tests
+
+## bench: Store<B> against raw sqlx on SQLite and PostgreSQL, release build; prints a table
+## and writes target/bench/results.json. BENCH_SCALE=0.1 for a quick run.
+bench:
+	$(WITH_POSTGRES) $(CARGO) bench --locked --bench store_vs_raw
 
 ## prepare: regenerate .sqlx/ for both backends after changing SQL or migrations.
 prepare:

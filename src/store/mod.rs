@@ -119,6 +119,14 @@ impl<B: Backend> Store<B> {
         B::INFO
     }
 
+    /// The underlying connection pool: an escape hatch for health checks and for
+    /// benchmarks comparing the store with raw sqlx on the same connections. Statements run
+    /// through it bypass the store's validation, encryption and metrics.
+    #[must_use]
+    pub fn pool(&self) -> &Pool<B> {
+        &self.pool
+    }
+
     /// The connection pool's current figures.
     #[must_use]
     pub fn pool_stats(&self) -> PoolStats {

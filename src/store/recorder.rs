@@ -32,6 +32,8 @@ pub struct UsageRecorderConfig {
     /// Further attempts at a failed batch before its rows are written one by one and any
     /// row that still fails is counted failed. Default 3.
     pub retries: u32,
+    /// Batches written at the same time, each on its own connection. Default 2.
+    pub writers: usize,
 }
 
 impl Default for UsageRecorderConfig {
@@ -41,6 +43,7 @@ impl Default for UsageRecorderConfig {
             max_batch: 1_000,
             flush_interval: Duration::from_millis(50),
             retries: 3,
+            writers: 2,
         }
     }
 }
@@ -196,18 +199,41 @@ impl UsageRecorder {
     }
 }
 
-/// The background task: gathers rows into batches and writes them.
+/// A batch on its way to a writer.
+type Batch = (Vec<ApiKeyUsageRow>, Vec<JwtUsageRow>);
+
+/// The background task: gathers rows into batches and hands them to `config.writers`
+/// writer tasks.
 async fn run<B: Backend>(
     store: Store<B>,
     config: UsageRecorderConfig,
     mut receiver: mpsc::Receiver<Message>,
     counters: Arc<Counters>,
 ) {
+    let (batches, batch_receiver) = mpsc::channel::<Batch>(config.writers);
+    let batch_receiver = Arc::new(tokio::sync::Mutex::new(batch_receiver));
+    let writers: Vec<_> = (0..config.writers)
+        .map(|_| {
+            let (store, counters, batch_receiver) = (
+                store.clone(),
+                Arc::clone(&counters),
+                Arc::clone(&batch_receiver),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let next = batch_receiver.lock().await.recv().await;
+                    let Some((api, jwt)) = next else { break };
+                    write(&store, &config, &counters, &api, &jwt).await;
+                }
+            })
+        })
+        .collect();
+
     let mut api = Vec::with_capacity(config.max_batch);
     let mut jwt = Vec::new();
-    loop {
+    let mut shutdown = None;
+    while shutdown.is_none() {
         // Wait for a first row, then gather more until the batch is full or old enough.
-        let mut shutdown = None;
         match receiver.recv().await {
             Some(message) => take(message, &mut api, &mut jwt, &mut shutdown),
             None => break,
@@ -230,12 +256,18 @@ async fn run<B: Backend>(
             let jwt_part: Vec<_> = jwt
                 .drain(..jwt.len().min(config.max_batch - api_part.len()))
                 .collect();
-            write(&store, &config, &counters, &api_part, &jwt_part).await;
+            if batches.send((api_part, jwt_part)).await.is_err() {
+                break;
+            }
         }
-        if let Some(done) = shutdown {
-            let _ = done.send(());
-            return;
-        }
+    }
+    // Every batch is handed over: let the writers finish them, then answer `shutdown`.
+    drop(batches);
+    for writer in writers {
+        let _ = writer.await;
+    }
+    if let Some(done) = shutdown {
+        let _ = done.send(());
     }
 }
 

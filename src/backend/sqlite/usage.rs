@@ -1,4 +1,3 @@
-use serde_json::{Value, json};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{
@@ -110,25 +109,25 @@ impl UsageQueries for Sqlite {
     ) -> sqlx::Result<u64> {
         // The rows travel as one JSON array, unpacked by json_each: one checked statement
         // for any number of rows.
-        let batch: Vec<Value> = rows
+        let batch: Vec<_> = rows
             .iter()
             .map(|r| {
-                json!([
-                    r.api_key_id.to_string(),
+                (
+                    r.api_key_id.into_inner(),
                     r.timestamp.micros(),
-                    r.endpoint,
-                    r.method,
+                    &r.endpoint,
+                    &r.method,
                     r.status_code,
                     r.response_time_ms,
                     r.request_size_bytes,
                     r.response_size_bytes,
-                    r.ip_address,
-                    r.user_agent,
-                    r.error_message
-                ])
+                    &r.ip_address,
+                    &r.user_agent,
+                    &r.error_message,
+                )
             })
             .collect();
-        let batch = Value::Array(batch).to_string();
+        let batch = serde_json::to_string(&batch).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let done = sqlx::query!(
             "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
@@ -147,24 +146,24 @@ impl UsageQueries for Sqlite {
         conn: &mut SqliteConnection,
         rows: &[JwtUsageRow],
     ) -> sqlx::Result<u64> {
-        let batch: Vec<Value> = rows
+        let batch: Vec<_> = rows
             .iter()
             .map(|r| {
-                json!([
-                    r.user_id.to_string(),
+                (
+                    r.user_id.into_inner(),
                     r.timestamp.micros(),
-                    r.endpoint,
-                    r.method,
+                    &r.endpoint,
+                    &r.method,
                     r.status_code,
                     r.response_time_ms,
                     r.request_size_bytes,
                     r.response_size_bytes,
-                    r.ip_address,
-                    r.user_agent
-                ])
+                    &r.ip_address,
+                    &r.user_agent,
+                )
             })
             .collect();
-        let batch = Value::Array(batch).to_string();
+        let batch = serde_json::to_string(&batch).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let done = sqlx::query!(
             "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,

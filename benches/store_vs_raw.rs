@@ -1,0 +1,622 @@
+//! `make bench`: every hot operation measured twice in one run, through `Store<B>` and as the
+//! equivalent hand-written raw sqlx statement on the same pool and data, on SQLite (file,
+//! WAL) and PostgreSQL. Prints ops/s and the ratio raw/Store per backend (1.00 = no
+//! overhead, 0.90 = the store is 10% slower... see README) and writes the figures to
+//! `target/bench/results.json`.
+//!
+//! Environment: `TEST_POSTGRES_SOCKET_URL` or `TEST_POSTGRES_URL` (one is required; `make
+//! bench` starts a throwaway server and sets both),
+//! `BENCH_SCALE` (data size factor, default 1 = 10k users and API keys, 100k usage rows and
+//! 100k activities), `BENCH_SECONDS` (time per measurement, default 1).
+
+mod raw;
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use pierre_store::{
+    Activity, ApiKey, ApiKeyUsage, Backend, EncryptionKey, OAuthProvider, OAuthToken, Postgres,
+    Sqlite, Store, Tenant, TenantId, UsageRecorderConfig, User, UserId,
+};
+use serde::Serialize;
+use sqlx::migrate::MigrateDatabase;
+use time::{Duration as TimeDuration, OffsetDateTime};
+
+use raw::Raw;
+
+/// One line of the report.
+#[derive(Debug, Serialize)]
+struct Figure {
+    backend: &'static str,
+    operation: &'static str,
+    store_ops_per_sec: f64,
+    raw_ops_per_sec: f64,
+    /// Store time per op / raw time per op (1.10 = the store is 10% slower).
+    store_over_raw: f64,
+}
+
+/// The data the operations look up.
+struct Data {
+    users: Vec<UserId>,
+    emails: Vec<String>,
+    key_hashes: Vec<String>,
+    tenant: TenantId,
+    key: EncryptionKey,
+}
+
+/// A tiny deterministic generator, so both sides of a comparison see the same inputs.
+struct Pick(u64);
+
+impl Pick {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn scale() -> f64 {
+    std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+fn seconds() -> Duration {
+    Duration::from_secs_f64(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1.0),
+    )
+}
+
+/// Runs `op` for the measurement time after a short warm-up; returns ops/s.
+async fn ops_per_sec<F, Fut>(mut op: F) -> eyre::Result<f64>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = eyre::Result<()>>,
+{
+    for i in 0..50 {
+        op(i).await?;
+    }
+    let limit = seconds();
+    let started = Instant::now();
+    let mut n = 0_u64;
+    while started.elapsed() < limit {
+        op(n).await?;
+        n += 1;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The same mix of lookups from `tasks` concurrent tasks; returns total ops/s.
+async fn concurrent_ops_per_sec<F, Fut>(tasks: usize, op: F) -> eyre::Result<f64>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = eyre::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    let limit = seconds();
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                let mut n = 0_u64;
+                while started.elapsed() < limit {
+                    op(t as u64 * 1_000_000 + n).await?;
+                    n += 1;
+                }
+                eyre::Ok(n)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for handle in handles {
+        total += handle.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+fn figure(backend: &'static str, operation: &'static str, store: f64, raw: f64) -> Figure {
+    Figure {
+        backend,
+        operation,
+        store_ops_per_sec: store,
+        raw_ops_per_sec: raw,
+        store_over_raw: raw / store,
+    }
+}
+
+fn report(figures: &mut Vec<Figure>, f: Figure) {
+    eprintln!(
+        "  {:<34} store {:>9.0}/s  raw {:>9.0}/s  store/raw {:.2}",
+        f.operation, f.store_ops_per_sec, f.raw_ops_per_sec, f.store_over_raw
+    );
+    figures.push(f);
+}
+
+async fn fill<B: Backend>(store: &Store<B>, key: EncryptionKey) -> eyre::Result<Data> {
+    let users_n = (10_000.0 * scale()) as usize;
+    let usage_n = (100_000.0 * scale()) as usize;
+    let activities_n = (100_000.0 * scale()) as usize;
+    let started = Instant::now();
+    let owner = store
+        .create_user(&User::new("owner@bench.example", "hash"))
+        .await?;
+    let tenant = store
+        .create_tenant(&Tenant::new("Bench", "bench", owner))
+        .await?;
+
+    let mut users = Vec::with_capacity(users_n);
+    let mut emails = Vec::with_capacity(users_n);
+    let mut key_hashes = Vec::with_capacity(users_n);
+    let mut keys = Vec::with_capacity(users_n);
+    let chunks: Vec<Vec<usize>> = (0..users_n)
+        .collect::<Vec<_>>()
+        .chunks(users_n.div_ceil(8))
+        .map(<[usize]>::to_vec)
+        .collect();
+    let mut tasks = Vec::new();
+    for chunk in chunks {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for i in chunk {
+                let email = format!("user{i}@bench.example");
+                let user = store
+                    .create_user(&User::new(
+                        &email,
+                        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                    ))
+                    .await?;
+                let hash = format!("{:064x}", i as u128 * 7919 + 1);
+                let key = store
+                    .create_api_key(&ApiKey::new(user, "bench key", &hash, "pk_live_bench"))
+                    .await?;
+                let token = OAuthToken {
+                    access_token: format!("strava-access-{i}-0123456789abcdef"),
+                    refresh_token: Some(format!("strava-refresh-{i}-0123456789abcdef")),
+                    expires_at: Some(OffsetDateTime::now_utc() + TimeDuration::hours(6)),
+                    scope: Some("read,activity:read_all".into()),
+                };
+                store
+                    .upsert_oauth_token(user, OAuthProvider::Strava, &token)
+                    .await?;
+                made.push((user, email, hash, key));
+            }
+            eyre::Ok(made)
+        }));
+    }
+    for task in tasks {
+        for (user, email, hash, key) in task.await?? {
+            users.push(user);
+            emails.push(email);
+            key_hashes.push(hash);
+            keys.push(key);
+        }
+    }
+
+    let recorder = store.usage_recorder(UsageRecorderConfig::default())?;
+    let now = OffsetDateTime::now_utc();
+    for i in 0..usage_n {
+        let usage = ApiKeyUsage {
+            timestamp: now - TimeDuration::seconds(i as i64),
+            response_time_ms: Some((i % 500) as u32),
+            ..ApiKeyUsage::new(
+                keys[i % keys.len()],
+                "/mcp/tools/get_activities",
+                "POST",
+                if i % 10 == 0 { 500 } else { 200 },
+            )
+        };
+        recorder.record_api(&usage).await?;
+    }
+    let stats = recorder.shutdown().await;
+    eyre::ensure!(
+        stats.written == usage_n as u64,
+        "prefill lost usage rows: {stats:?}"
+    );
+
+    let per_task = activities_n.div_ceil(8);
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        let users = users.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in t * per_task..((t + 1) * per_task).min(activities_n) {
+                let activity = Activity::new(
+                    users[i % users.len()],
+                    "Bench run",
+                    "run",
+                    (i % 20_000) as f64,
+                    (i % 7_200) as i64,
+                    now - TimeDuration::minutes(i as i64),
+                );
+                store.create_activity(tenant, &activity).await?;
+            }
+            eyre::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    eprintln!(
+        "  filled {users_n} users + API keys + tokens, {usage_n} usage rows, {activities_n} activities in {:.1?}",
+        started.elapsed()
+    );
+    Ok(Data {
+        users,
+        emails,
+        key_hashes,
+        tenant,
+        key,
+    })
+}
+
+async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
+    let name = <B as sqlx::Database>::NAME;
+    eprintln!("{name}: {}", pierre_store::redact_url(url));
+    let key = EncryptionKey::generate();
+    let store = Store::<B>::new(url, key.clone()).await?;
+    store.migrate().await?;
+    let data = Arc::new(fill(&store, key).await?);
+    let raw = Arc::new(<B as Raw>::prepare(&store, &data.key));
+    let mut figures = Vec::new();
+    let n = data.users.len();
+
+    macro_rules! compare {
+        ($op:literal, |$i:ident| $store_call:expr, |$j:ident| $raw_call:expr) => {{
+            let mut pick = Pick(0x9E37_79B9_7F4A_7C15);
+            let store_rate = ops_per_sec(|_| {
+                let $i = pick.next(n);
+                $store_call
+            })
+            .await?;
+            let mut pick = Pick(0x9E37_79B9_7F4A_7C15);
+            let raw_rate = ops_per_sec(|_| {
+                let $j = pick.next(n);
+                $raw_call
+            })
+            .await?;
+            report(&mut figures, figure(name, $op, store_rate, raw_rate));
+        }};
+    }
+
+    compare!(
+        "get_api_key_by_hash (hit)",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_api_key_by_hash(&d.key_hashes[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move {
+                <B as Raw>::api_key_by_hash(&r, &d.key_hashes[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        }
+    );
+    compare!(
+        "get_api_key_by_hash (miss)",
+        |i| {
+            let s = &store;
+            async move {
+                eyre::ensure!(
+                    s.get_api_key_by_hash(&format!("missing-{i}"))
+                        .await?
+                        .is_none()
+                );
+                Ok(())
+            }
+        },
+        |i| {
+            let r = &raw;
+            async move {
+                eyre::ensure!(
+                    <B as Raw>::api_key_by_hash(&r, &format!("missing-{i}"))
+                        .await?
+                        .is_none()
+                );
+                Ok(())
+            }
+        }
+    );
+    compare!(
+        "get_user_by_email",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_user_by_email(&d.emails[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move {
+                <B as Raw>::user_by_email(&r, &d.emails[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        }
+    );
+    compare!(
+        "get_user",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_user(d.users[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move {
+                <B as Raw>::user(&r, d.users[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        }
+    );
+    compare!(
+        "get_oauth_token (decrypt)",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_oauth_token(d.users[i], OAuthProvider::Strava)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move {
+                <B as Raw>::oauth_token(&r, d.users[i])
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?;
+                Ok(())
+            }
+        }
+    );
+    compare!(
+        "upsert_oauth_token",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                let token = OAuthToken {
+                    access_token: format!("new-access-{i}"),
+                    refresh_token: Some("r".into()),
+                    expires_at: None,
+                    scope: None,
+                };
+                s.upsert_oauth_token(d.users[i], OAuthProvider::Strava, &token)
+                    .await?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move {
+                <B as Raw>::upsert_oauth_token(&r, d.users[i], &format!("new-access-{i}"), "r")
+                    .await
+            }
+        }
+    );
+    let key_ids: Vec<_> = {
+        let mut ids = Vec::new();
+        for hash in data.key_hashes.iter().take(16) {
+            ids.push(
+                store
+                    .get_api_key_by_hash(hash)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("miss"))?
+                    .id,
+            );
+        }
+        ids
+    };
+    {
+        let store_rate = ops_per_sec(|i| {
+            let s = &store;
+            let usage = ApiKeyUsage {
+                response_time_ms: Some(12),
+                ..ApiKeyUsage::new(key_ids[i as usize % 16], "/bench", "GET", 200)
+            };
+            async move {
+                s.record_api_usage(&usage).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let raw_rate = ops_per_sec(|i| {
+            let r = &raw;
+            let key = key_ids[i as usize % 16];
+            async move { <B as Raw>::insert_usage(&r, key).await }
+        })
+        .await?;
+        report(
+            &mut figures,
+            figure(name, "record_api_usage (1 per call)", store_rate, raw_rate),
+        );
+
+        // The batched recorder against one-call-one-INSERT raw sqlx.
+        let rows = (50_000.0 * scale().max(0.2)) as usize;
+        let recorder = store.usage_recorder(UsageRecorderConfig::default())?;
+        let started = Instant::now();
+        for i in 0..rows {
+            let usage = ApiKeyUsage {
+                response_time_ms: Some(12),
+                ..ApiKeyUsage::new(key_ids[i % 16], "/bench", "GET", 200)
+            };
+            recorder.record_api(&usage).await?;
+        }
+        let stats = recorder.shutdown().await;
+        eyre::ensure!(
+            stats.written == rows as u64 && stats.failed == 0,
+            "recorder lost rows: {stats:?}"
+        );
+        let recorder_rate = rows as f64 / started.elapsed().as_secs_f64();
+        let f = Figure {
+            backend: name,
+            operation: "UsageRecorder vs 1 INSERT per call",
+            store_ops_per_sec: recorder_rate,
+            raw_ops_per_sec: raw_rate,
+            store_over_raw: raw_rate / recorder_rate,
+        };
+        eprintln!(
+            "  {:<28} store {:>9.0}/s  raw {:>9.0}/s  speed-up {:.1}x",
+            f.operation,
+            f.store_ops_per_sec,
+            f.raw_ops_per_sec,
+            recorder_rate / raw_rate
+        );
+        figures.push(f);
+    }
+    compare!(
+        "get_usage_stats",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_usage_stats(d.users[i]).await?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move { <B as Raw>::usage_stats(&r, d.users[i]).await }
+        }
+    );
+    compare!(
+        "get_user_stats",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_user_stats(d.tenant, d.users[i]).await?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move { <B as Raw>::user_stats(&r, d.tenant, d.users[i]).await }
+        }
+    );
+    compare!(
+        "get_user_activities (20)",
+        |i| {
+            let (s, d) = (&store, &data);
+            async move {
+                s.get_user_activities(d.tenant, d.users[i], 20).await?;
+                Ok(())
+            }
+        },
+        |i| {
+            let (r, d) = (&raw, &data);
+            async move { <B as Raw>::user_activities(&r, d.tenant, d.users[i]).await }
+        }
+    );
+
+    // The lookup mix from 8 tasks on the default pool.
+    let mix_store = {
+        let (s, d) = (store.clone(), Arc::clone(&data));
+        concurrent_ops_per_sec(8, move |i| {
+            let (s, d) = (s.clone(), Arc::clone(&d));
+            async move {
+                let u = (i as usize).wrapping_mul(2_654_435_761) % d.users.len();
+                match i % 3 {
+                    0 => drop(s.get_api_key_by_hash(&d.key_hashes[u]).await?),
+                    1 => drop(s.get_user_by_email(&d.emails[u]).await?),
+                    _ => drop(s.get_oauth_token(d.users[u], OAuthProvider::Strava).await?),
+                }
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let mix_raw = {
+        let (r, d) = (Arc::clone(&raw), Arc::clone(&data));
+        concurrent_ops_per_sec(8, move |i| {
+            let (r, d) = (Arc::clone(&r), Arc::clone(&d));
+            async move {
+                let u = (i as usize).wrapping_mul(2_654_435_761) % d.users.len();
+                match i % 3 {
+                    0 => drop(<B as Raw>::api_key_by_hash(&r, &d.key_hashes[u]).await?),
+                    1 => drop(<B as Raw>::user_by_email(&r, &d.emails[u]).await?),
+                    _ => drop(<B as Raw>::oauth_token(&r, d.users[u]).await?),
+                }
+                Ok(())
+            }
+        })
+        .await?
+    };
+    report(
+        &mut figures,
+        figure(name, "lookup mix, 8 tasks", mix_store, mix_raw),
+    );
+    store.close().await;
+    Ok(figures)
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    // Over the Unix socket when `make bench` provides one: sqlx 0.9.0 leaves Nagle's
+    // algorithm on for TCP, which stalls every large statement (the batch inserts) ~40 ms.
+    let server = std::env::var("TEST_POSTGRES_SOCKET_URL").or_else(|_| std::env::var("TEST_POSTGRES_URL")).map_err(|_| {
+        eyre::eyre!(
+            "TEST_POSTGRES_URL is not set: run `make bench`, which starts a throwaway PostgreSQL"
+        )
+    })?;
+    let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
+    let base = base.rsplit_once('/').map_or(base, |(root, _)| root);
+    let pg_url = format!(
+        "{base}/pierre_bench_{}{}{query}",
+        std::process::id(),
+        if query.is_empty() { "" } else { "?" }
+    );
+    Postgres::create_database(&pg_url).await?;
+
+    let mut figures = bench::<Sqlite>(&sqlite_url).await?;
+    let pg = bench::<Postgres>(&pg_url).await;
+    Postgres::force_drop_database(&pg_url).await?;
+    figures.extend(pg?);
+
+    println!(
+        "\n{:<12} {:<36} {:>12} {:>12} {:>10}",
+        "backend", "operation", "store ops/s", "raw ops/s", "store/raw"
+    );
+    for f in &figures {
+        println!(
+            "{:<12} {:<36} {:>12.0} {:>12.0} {:>10.2}",
+            f.backend, f.operation, f.store_ops_per_sec, f.raw_ops_per_sec, f.store_over_raw
+        );
+    }
+    std::fs::create_dir_all("target/bench")?;
+    std::fs::write(
+        "target/bench/results.json",
+        serde_json::to_string_pretty(&figures)?,
+    )?;
+    println!(
+        "\nwritten to target/bench/results.json (store/raw = time per op through Store / raw sqlx; for the recorder, raw time per row / recorder time per row)"
+    );
+    Ok(())
+}
