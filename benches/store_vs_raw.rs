@@ -302,7 +302,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         |i| {
             let (r, d) = (&raw, &data);
             async move {
-                <B as Raw>::api_key_by_hash(&r, &d.key_hashes[i])
+                <B as Raw>::api_key_by_hash(r, &d.key_hashes[i])
                     .await?
                     .ok_or_else(|| eyre::eyre!("miss"))?;
                 Ok(())
@@ -326,7 +326,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
             let r = &raw;
             async move {
                 eyre::ensure!(
-                    <B as Raw>::api_key_by_hash(&r, &format!("missing-{i}"))
+                    <B as Raw>::api_key_by_hash(r, &format!("missing-{i}"))
                         .await?
                         .is_none()
                 );
@@ -348,7 +348,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         |i| {
             let (r, d) = (&raw, &data);
             async move {
-                <B as Raw>::user_by_email(&r, &d.emails[i])
+                <B as Raw>::user_by_email(r, &d.emails[i])
                     .await?
                     .ok_or_else(|| eyre::eyre!("miss"))?;
                 Ok(())
@@ -369,7 +369,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         |i| {
             let (r, d) = (&raw, &data);
             async move {
-                <B as Raw>::user(&r, d.users[i])
+                <B as Raw>::user(r, d.users[i])
                     .await?
                     .ok_or_else(|| eyre::eyre!("miss"))?;
                 Ok(())
@@ -390,7 +390,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         |i| {
             let (r, d) = (&raw, &data);
             async move {
-                <B as Raw>::oauth_token(&r, d.users[i])
+                <B as Raw>::oauth_token(r, d.users[i])
                     .await?
                     .ok_or_else(|| eyre::eyre!("miss"))?;
                 Ok(())
@@ -416,8 +416,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         |i| {
             let (r, d) = (&raw, &data);
             async move {
-                <B as Raw>::upsert_oauth_token(&r, d.users[i], &format!("new-access-{i}"), "r")
-                    .await
+                <B as Raw>::upsert_oauth_token(r, d.users[i], &format!("new-access-{i}"), "r").await
             }
         }
     );
@@ -450,7 +449,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         let raw_rate = ops_per_sec(|i| {
             let r = &raw;
             let key = key_ids[i as usize % 16];
-            async move { <B as Raw>::insert_usage(&r, key).await }
+            async move { <B as Raw>::insert_usage(r, key).await }
         })
         .await?;
         report(
@@ -502,7 +501,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         },
         |i| {
             let (r, d) = (&raw, &data);
-            async move { <B as Raw>::usage_stats(&r, d.users[i]).await }
+            async move { <B as Raw>::usage_stats(r, d.users[i]).await }
         }
     );
     compare!(
@@ -516,7 +515,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         },
         |i| {
             let (r, d) = (&raw, &data);
-            async move { <B as Raw>::user_stats(&r, d.tenant, d.users[i]).await }
+            async move { <B as Raw>::user_stats(r, d.tenant, d.users[i]).await }
         }
     );
     compare!(
@@ -530,7 +529,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         },
         |i| {
             let (r, d) = (&raw, &data);
-            async move { <B as Raw>::user_activities(&r, d.tenant, d.users[i]).await }
+            async move { <B as Raw>::user_activities(r, d.tenant, d.users[i]).await }
         }
     );
 
