@@ -146,8 +146,10 @@ pub(crate) fn opt_timestamp(
     value.map_or(Ok(()), |v| timestamp(field, v))
 }
 
-/// JSON both backends store identically: no NUL in any string or key (PostgreSQL's JSONB
-/// refuses `\u0000`).
+/// JSON both backends store and return identically: no NUL in any string or key
+/// (PostgreSQL's JSONB refuses `\u0000`), and no float that JSON writes in exponent
+/// notation (`1e15`, `5e-324`): JSONB rewrites those as plain decimals, which come back
+/// as integers or fail to parse. Such numbers can be stored as strings.
 pub(crate) fn json(field: &'static str, value: &serde_json::Value) -> Result<()> {
     use serde_json::Value;
     let has_nul = |s: &str| s.contains('\0');
@@ -162,6 +164,16 @@ pub(crate) fn json(field: &'static str, value: &serde_json::Value) -> Result<()>
                 json(field, v)?;
             }
             true
+        }
+        Value::Number(n)
+            if n.is_f64() && serde_json::to_string(n).is_ok_and(|s| s.contains(['e', 'E'])) =>
+        {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "the number {n} does not round-trip through PostgreSQL JSONB; store it as a string"
+                ),
+            ));
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => true,
     };
