@@ -12,6 +12,7 @@ backend_tests!(
     soft_deleted_activities_are_excluded_from_reads_and_stats,
     user_stats_add_up,
     tenants_are_isolated,
+    randomized_scoped_reads_never_cross_tenants,
     invalid_activities_are_rejected_and_nothing_is_written,
 );
 
@@ -326,5 +327,78 @@ async fn invalid_activities_are_rejected_and_nothing_is_written<B: TestBackend>(
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert_eq!(B::raw_count(&db.url, "activities").await?, 0);
+    Ok(())
+}
+
+async fn randomized_scoped_reads_never_cross_tenants<B: TestBackend>() -> eyre::Result<()> {
+    use std::collections::{BTreeSet, HashMap};
+    let db = TestDb::<B>::new().await?;
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut users = Vec::new();
+    for u in 0..12 {
+        users.push(
+            db.store
+                .create_user(&User::new(&format!("u{u}@example.com"), "h"))
+                .await?,
+        );
+    }
+    let mut tenants = Vec::new();
+    for t in 0..8 {
+        let owner = users[t % users.len()];
+        tenants.push(
+            db.store
+                .create_tenant(&Tenant::new("T", &format!("tenant-{t}"), owner))
+                .await?,
+        );
+    }
+    let mut expected: HashMap<(TenantId, UserId), BTreeSet<ActivityId>> = HashMap::new();
+    let mut all = Vec::new();
+    for n in 0..300 {
+        let (tenant, user) = (tenants[next(tenants.len())], users[next(users.len())]);
+        let activity = run(
+            user,
+            "r",
+            1.0,
+            1,
+            datetime!(2025-01-01 00:00 UTC) + Duration::minutes(n),
+        );
+        db.store.create_activity(tenant, &activity).await?;
+        expected
+            .entry((tenant, user))
+            .or_default()
+            .insert(activity.id);
+        all.push((tenant, activity.id));
+    }
+    for &tenant in &tenants {
+        for &user in &users {
+            let listed = db.store.get_user_activities(tenant, user, 1000).await?;
+            assert!(
+                listed
+                    .iter()
+                    .all(|a| a.tenant_id == tenant && a.user_id == user)
+            );
+            let ids: BTreeSet<_> = listed.iter().map(|a| a.id).collect();
+            let want = expected.get(&(tenant, user)).cloned().unwrap_or_default();
+            assert_eq!(ids, want, "tenant {tenant}, user {user}");
+            let stats = db.store.get_user_stats(tenant, user).await?;
+            assert_eq!(stats.total_activities, want.len() as u64);
+        }
+    }
+    for _ in 0..100 {
+        let (owner_tenant, id) = all[next(all.len())];
+        let other = tenants[next(tenants.len())];
+        let found = db.store.get_activity(other, id).await?;
+        assert_eq!(
+            found.is_some(),
+            other == owner_tenant,
+            "activity {id} read through tenant {other}"
+        );
+    }
     Ok(())
 }

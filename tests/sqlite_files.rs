@@ -90,3 +90,30 @@ async fn a_file_that_is_not_sqlite_is_a_clear_error() -> eyre::Result<()> {
     assert!(err.to_string().contains("not a database"), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_read_only_database_refuses_writes_clearly_and_stays_sound() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ro.db");
+    let key = EncryptionKey::generate();
+    let writable = Store::<Sqlite>::new(&format!("sqlite:{}", path.display()), key.clone()).await?;
+    writable.migrate().await?;
+    let user = User::new("ro@example.com", "hash");
+    writable.create_user(&user).await?;
+    writable.close().await;
+
+    let read_only =
+        Store::<Sqlite>::new(&format!("sqlite:{}?mode=ro", path.display()), key).await?;
+    assert_eq!(read_only.get_user(user.id).await?, Some(user));
+    let err = read_only
+        .create_user(&User::new("new@example.com", "hash"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Database(_)) && err.to_string().contains("readonly"),
+        "{err}"
+    );
+    read_only.close().await;
+    Store::<Sqlite>::check_database_file(&path).await?;
+    Ok(())
+}
