@@ -6,7 +6,7 @@
 CARGO ?= cargo
 WITH_POSTGRES := scripts/with-postgres
 
-.PHONY: build run test bench prepare check-sqlx lint fmt doc
+.PHONY: build run test soak bench prepare check-sqlx lint fmt doc
 
 build:
 	$(CARGO) build --all-targets --locked
@@ -20,6 +20,13 @@ run:
 ## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither.
 test:
 	$(WITH_POSTGRES) scripts/run-tests
+
+## soak: the reliability tests at length (not part of CI): many more property cases,
+## 25 SIGKILL crash runs, a longer concurrent load. See RELIABILITY.md.
+soak:
+	PIERRE_PROPTEST_CASES=1000 PIERRE_CRASH_RUNS=25 PIERRE_LOAD_OPS=1200 \
+		$(WITH_POSTGRES) $(CARGO) test --locked --release \
+		--test properties --test crash --test concurrency --test pg_restart -- --nocapture
 
 ## bench: Store<B> against raw sqlx on SQLite and PostgreSQL, release build; prints a table
 ## and writes target/bench/results.json. BENCH_SCALE=0.1 for a quick run.
