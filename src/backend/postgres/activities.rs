@@ -1,4 +1,4 @@
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{
     backend::{
@@ -9,8 +9,26 @@ use crate::{
     model::{ActivityId, TenantId, UserId},
 };
 
+/// A transaction in which PostgreSQL's row-level security policy on `activities` admits
+/// only `tenant`'s rows (migration `..._activities_row_level_security`): defence in depth
+/// under the `tenant_id` filter every statement carries anyway.
+async fn tenant_scope(
+    pool: &PgPool,
+    tenant: TenantId,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query_scalar!(
+        r#"SELECT set_config('pierre.tenant_id', $1, true) AS "tenant!""#,
+        tenant.to_string()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(tx)
+}
+
 impl ActivityQueries for Postgres {
     async fn insert_activity(pool: &PgPool, row: &ActivityRow) -> sqlx::Result<()> {
+        let mut tx = tenant_scope(pool, row.tenant_id).await?;
         sqlx::query!(
             "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
                 duration, start_date, created_at, updated_at)
@@ -26,9 +44,9 @@ impl ActivityQueries for Postgres {
             row.created_at as _,
             row.updated_at as _,
         )
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     async fn select_activity(
@@ -36,7 +54,8 @@ impl ActivityQueries for Postgres {
         tenant_id: TenantId,
         id: ActivityId,
     ) -> sqlx::Result<Option<ActivityRow>> {
-        sqlx::query_as!(
+        let mut tx = tenant_scope(pool, tenant_id).await?;
+        let rows = sqlx::query_as!(
             ActivityRow,
             r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
                 user_id AS "user_id: UserId", name, activity_type, distance, duration,
@@ -46,8 +65,10 @@ impl ActivityQueries for Postgres {
             tenant_id as _,
             id as _
         )
-        .fetch_optional(pool)
-        .await
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     async fn select_user_activities(
@@ -56,7 +77,8 @@ impl ActivityQueries for Postgres {
         user_id: UserId,
         limit: i64,
     ) -> sqlx::Result<Vec<ActivityRow>> {
-        sqlx::query_as!(
+        let mut tx = tenant_scope(pool, tenant_id).await?;
+        let rows = sqlx::query_as!(
             ActivityRow,
             r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
                 user_id AS "user_id: UserId", name, activity_type, distance, duration,
@@ -70,8 +92,10 @@ impl ActivityQueries for Postgres {
             user_id as _,
             limit
         )
-        .fetch_all(pool)
-        .await
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     async fn select_user_stats(
@@ -79,7 +103,8 @@ impl ActivityQueries for Postgres {
         tenant_id: TenantId,
         user_id: UserId,
     ) -> sqlx::Result<UserStatsRow> {
-        sqlx::query_as!(
+        let mut tx = tenant_scope(pool, tenant_id).await?;
+        let rows = sqlx::query_as!(
             UserStatsRow,
             r#"SELECT COUNT(*) AS "total_activities!: i64",
                 SUM(distance) AS "total_distance?: f64",
@@ -92,8 +117,10 @@ impl ActivityQueries for Postgres {
             tenant_id as _,
             user_id as _
         )
-        .fetch_one(pool)
-        .await
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     async fn soft_delete_activity(
@@ -102,6 +129,7 @@ impl ActivityQueries for Postgres {
         id: ActivityId,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
+        let mut tx = tenant_scope(pool, tenant_id).await?;
         let done = sqlx::query!(
             "UPDATE activities SET deleted_at = $3, updated_at = $3
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
@@ -109,8 +137,9 @@ impl ActivityQueries for Postgres {
             id as _,
             at as _
         )
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }
