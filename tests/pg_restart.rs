@@ -28,7 +28,7 @@ async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
     };
     let db = TestDb::<Postgres>::new().await?;
     let mut config = StoreConfig::new(db.url.clone(), db.key.clone());
-    config.acquire_timeout = Duration::from_secs(2);
+    config.acquire_timeout = Duration::from_secs(1);
     config.max_connections = 4;
     let store = Store::<Postgres>::connect(config).await?;
 
@@ -62,7 +62,8 @@ async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
     let status = Command::new(&ctl).arg("stop").status()?;
     eyre::ensure!(status.success(), "could not stop the server");
     let stopped_at = Instant::now();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Longer than the acquire timeout, so some call must give up and report an error.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     let status = Command::new(&ctl).arg("start").status()?;
     eyre::ensure!(status.success(), "could not start the server again");
     let restarted_at = Instant::now();
