@@ -117,3 +117,65 @@ async fn a_read_only_database_refuses_writes_clearly_and_stays_sound() -> eyre::
     Store::<Sqlite>::check_database_file(&path).await?;
     Ok(())
 }
+
+/// A full disk, as SQLite sees it: `max_page_count` caps the file, so writes hit
+/// SQLITE_FULL exactly as they would on a full filesystem.
+#[tokio::test]
+async fn a_full_disk_is_a_clear_error_and_corrupts_nothing() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("full.db");
+    let mut config = pierre_store::StoreConfig::new(
+        format!("sqlite:{}", path.display()),
+        EncryptionKey::generate(),
+    );
+    config.max_connections = 1;
+    let store = Store::<Sqlite>::connect(config).await?;
+    store.migrate().await?;
+    let first = User::new("first@example.com", "hash");
+    store.create_user(&first).await?;
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(store.pool())
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA max_page_count = {}",
+        pages + 2
+    )))
+    .execute(store.pool())
+    .await?;
+
+    let mut written = vec![first];
+    let error = loop {
+        let user = User {
+            password_hash: "x".repeat(2000),
+            ..User::new(&format!("u{}@example.com", written.len()), "h")
+        };
+        match store.create_user(&user).await {
+            Ok(_) => written.push(user),
+            Err(e) => break e,
+        }
+        assert!(written.len() < 10_000, "the size limit never bit");
+    };
+    assert!(
+        matches!(error, Error::Database(_)) && error.to_string().contains("full"),
+        "{error}"
+    );
+    for user in &written {
+        assert_eq!(
+            store.get_user(user.id).await?.as_ref(),
+            Some(user),
+            "acknowledged rows intact"
+        );
+    }
+    store.close().await;
+    Store::<Sqlite>::check_database_file(&path).await?;
+    // With room again, writing resumes.
+    let store = Store::<Sqlite>::new(
+        &format!("sqlite:{}", path.display()),
+        EncryptionKey::generate(),
+    )
+    .await?;
+    store
+        .create_user(&User::new("after@example.com", "hash"))
+        .await?;
+    Ok(())
+}
