@@ -55,4 +55,4 @@ fmt:
 	$(CARGO) fmt
 
 doc:
-	$(CARGO) doc --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib

@@ -47,7 +47,7 @@ pub struct Store<B: Backend> {
     slow_call_threshold: std::time::Duration,
 }
 
-/// Figures of a store's connection pool, from [`Store::pool_stats`].
+/// Figures of a store's connection pool, from [`Store::pool_stats`](crate::Store::pool_stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStats {
     /// Connections open now.
@@ -85,12 +85,12 @@ impl<B: Backend> fmt::Debug for Store<B> {
 
 impl<B: Backend> Store<B> {
     /// Connects to `database_url` with default pool settings. Runs no migration: call
-    /// [`Store::migrate`] to create or update the schema. A missing SQLite file (and its
+    /// [`Store::migrate`](crate::Store::migrate) to create or update the schema. A missing SQLite file (and its
     /// directory) is created.
     ///
     /// # Errors
-    /// [`Error::Config`] for a URL of another backend or an unknown scheme;
-    /// [`Error::Database`] when the database cannot be reached.
+    /// [`Error::Config`](crate::Error::Config) for a URL of another backend or an unknown scheme;
+    /// [`Error::Database`](crate::Error::Database) when the database cannot be reached.
     pub async fn new(database_url: &str, key: EncryptionKey) -> Result<Self> {
         Self::connect(StoreConfig::new(database_url, key)).await
     }
@@ -98,7 +98,7 @@ impl<B: Backend> Store<B> {
     /// Connects with the given settings. Runs no migration.
     ///
     /// # Errors
-    /// As [`Store::new`], and [`Error::Config`] for inconsistent pool bounds.
+    /// As [`Store::new`](crate::Store::new), and [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;
@@ -158,7 +158,7 @@ impl<B: Backend> Store<B> {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
     }
 
-    /// Closes every connection; later calls fail with [`Error::Database`].
+    /// Closes every connection; later calls fail with [`Error::Database`](crate::Error::Database).
     pub async fn close(&self) {
         self.pool.close().await;
     }
