@@ -35,14 +35,8 @@ impl AdminBackend for Postgres {
         let path = path.to_string_lossy().into_owned();
         run_tool(
             "pg_dump",
-            &[
-                "--format=custom",
-                "--no-owner",
-                "--file",
-                &path,
-                "--dbname",
-                url,
-            ],
+            url,
+            &["--format=custom", "--no-owner", "--file", &path],
         )
         .await
     }
@@ -54,14 +48,13 @@ impl AdminBackend for Postgres {
         let path = path.to_string_lossy().into_owned();
         run_tool(
             "pg_restore",
+            url,
             &[
                 "--clean",
                 "--if-exists",
                 "--no-owner",
                 "--single-transaction",
                 "--exit-on-error",
-                "--dbname",
-                url,
                 &path,
             ],
         )
@@ -69,10 +62,60 @@ impl AdminBackend for Postgres {
     }
 }
 
-/// Runs a PostgreSQL client tool; a clear error when it is not installed or fails.
-async fn run_tool(tool: &str, args: &[&str]) -> eyre::Result<()> {
-    let output = tokio::process::Command::new(tool)
+/// `url` without the password of its `user:password@` part, and that password
+/// (percent-decoded), so the password can travel in `PGPASSWORD` instead of on a command
+/// line that other local users can read.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, password)) => (
+                format!("{scheme}://{user}@{host}{tail}"),
+                Some(percent_decode(password)),
+            ),
+            None => (url.to_owned(), None),
+        },
+        None => (url.to_owned(), None),
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs a PostgreSQL client tool against `url` (password passed in `PGPASSWORD`); a clear
+/// error when it is not installed or fails.
+async fn run_tool(tool: &str, url: &str, args: &[&str]) -> eyre::Result<()> {
+    let (url, password) = split_password(url);
+    let mut command = tokio::process::Command::new(tool);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let output = command
         .args(args)
+        .args(["--dbname", &url])
         .stdin(Stdio::null())
         .output()
         .await
@@ -88,4 +131,28 @@ async fn run_tool(tool: &str, args: &[&str]) -> eyre::Result<()> {
         return Err(eyre!("{}", stderr.trim())).wrap_err(format!("{tool} failed"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_password;
+
+    #[test]
+    fn passwords_leave_the_url_for_pgpassword() {
+        assert_eq!(
+            split_password("postgres://app:s%40cret%3A1@db:5432/pierre?sslmode=require"),
+            (
+                "postgres://app@db:5432/pierre?sslmode=require".to_owned(),
+                Some("s@cret:1".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://app@db/pierre"),
+            ("postgres://app@db/pierre".to_owned(), None)
+        );
+        assert_eq!(
+            split_password("postgres://db/pierre"),
+            ("postgres://db/pierre".to_owned(), None)
+        );
+    }
 }
