@@ -13,31 +13,35 @@ impl<B: Backend> Store<B> {
     /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, or a
     /// negative rate limit; [`Error::Conflict`] when the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
-        self.observe("create_a2a_client", async move {
-            validate::name("name", &client.name)?;
-            validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
-            validate::labels("capabilities", &client.capabilities)?;
-            validate::non_negative_i64("rate_limit_per_day", client.rate_limit_per_day)?;
-            validate::json("metadata", &client.metadata)?;
-            validate::timestamp("created_at", client.created_at)?;
-            validate::opt_timestamp("last_used", client.last_used)?;
-            let row = A2AClientRow {
-                id: client.id,
-                name: client.name.clone(),
-                api_key_hash: client.api_key_hash.clone(),
-                capabilities: Json(client.capabilities.clone()),
-                rate_limit_per_day: client.rate_limit_per_day,
-                is_active: client.is_active,
-                created_at: client.created_at.into(),
-                last_used: client.last_used.map(Timestamp::from),
-                metadata: Json(client.metadata.clone()),
-            };
-            B::insert_a2a_client(&self.pool, &row)
-                .await
-                .map_err(Error::on_write("a2a client", "a2a client"))?;
-            Ok(client.id)
-        })
-        .await
+        self.observe("create_a2a_client", self.insert_a2a_client(client))
+            .await
+    }
+
+    /// [`Store::create_a2a_client`] without its own metrics and span, for store methods
+    /// that register a client as part of their call.
+    pub(super) async fn insert_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
+        validate::name("name", &client.name)?;
+        validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
+        validate::labels("capabilities", &client.capabilities)?;
+        validate::non_negative_i64("rate_limit_per_day", client.rate_limit_per_day)?;
+        validate::json("metadata", &client.metadata)?;
+        validate::timestamp("created_at", client.created_at)?;
+        validate::opt_timestamp("last_used", client.last_used)?;
+        let row = A2AClientRow {
+            id: client.id,
+            name: client.name.clone(),
+            api_key_hash: client.api_key_hash.clone(),
+            capabilities: Json(client.capabilities.clone()),
+            rate_limit_per_day: client.rate_limit_per_day,
+            is_active: client.is_active,
+            created_at: client.created_at.into(),
+            last_used: client.last_used.map(Timestamp::from),
+            metadata: Json(client.metadata.clone()),
+        };
+        B::insert_a2a_client(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("a2a client", "a2a client"))?;
+        Ok(client.id)
     }
 
     /// The client with this id, active or not.

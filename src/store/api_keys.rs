@@ -16,14 +16,18 @@ impl<B: Backend> Store<B> {
     /// negative counter; [`Error::Conflict`] when the hash or id is taken;
     /// [`Error::NotFound`] when the user does not exist.
     pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
-        self.observe("create_api_key", async move {
-            let row = api_key_row(key)?;
-            B::insert_api_key(&self.pool, &row)
-                .await
-                .map_err(Error::on_write("api key", "user"))?;
-            Ok(key.id)
-        })
-        .await
+        self.observe("create_api_key", self.insert_api_key(key))
+            .await
+    }
+
+    /// [`Store::create_api_key`] without its own metrics and span, for store methods that
+    /// create a key as part of their call.
+    pub(super) async fn insert_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
+        let row = api_key_row(key)?;
+        B::insert_api_key(&self.pool, &row)
+            .await
+            .map_err(Error::on_write("api key", "user"))?;
+        Ok(key.id)
     }
 
     /// The key with this hash, active or not, expired or not: the caller decides.

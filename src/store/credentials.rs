@@ -35,7 +35,7 @@ impl<B: Backend> Store<B> {
             key.tier = tier;
             key.scopes = scopes;
             key.expires_at = expires_at.map(clock::truncate);
-            self.create_api_key(&key).await?;
+            self.insert_api_key(&key).await?;
             Ok((key, issued.plaintext))
         })
         .await
@@ -94,7 +94,7 @@ impl<B: Backend> Store<B> {
             let mut client = A2AClient::new(name, &issued.hash);
             client.capabilities = capabilities;
             client.rate_limit_per_day = rate_limit_per_day;
-            self.create_a2a_client(&client).await?;
+            self.insert_a2a_client(&client).await?;
             Ok((client, issued.plaintext))
         })
         .await

@@ -73,7 +73,7 @@ impl<B: Backend> Store<B> {
     pub async fn schema_version(&self) -> Result<Option<i64>> {
         self.observe("schema_version", async move {
             Ok(self
-                .migration_status()
+                .read_migration_status()
                 .await?
                 .iter()
                 .filter(|m| m.applied)
@@ -88,44 +88,47 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
     pub async fn migration_status(&self) -> Result<Vec<MigrationInfo>> {
-        self.observe("migration_status", async move {
-            let applied = if B::migrations_table_exists(&self.pool).await? {
-                B::select_applied_migrations(&self.pool).await?
-            } else {
-                Vec::new()
-            };
-            let mut status: BTreeMap<i64, MigrationInfo> = B::migrator()
-                .iter()
-                .filter(|m| m.migration_type.is_up_migration())
-                .map(|m| {
-                    let info = MigrationInfo {
-                        version: m.version,
-                        description: m.description.to_string(),
-                        applied: false,
-                        applied_at: None,
-                        checksum_ok: None,
-                        known: true,
-                    };
-                    (m.version, info)
-                })
-                .collect();
-            for row in applied {
-                let embedded = B::migrator().iter().find(|m| m.version == row.version);
-                let entry = status.entry(row.version).or_insert_with(|| MigrationInfo {
-                    version: row.version,
-                    description: row.description.clone(),
+        self.observe("migration_status", self.read_migration_status())
+            .await
+    }
+
+    /// [`Store::migration_status`] without its own metrics and span.
+    async fn read_migration_status(&self) -> Result<Vec<MigrationInfo>> {
+        let applied = if B::migrations_table_exists(&self.pool).await? {
+            B::select_applied_migrations(&self.pool).await?
+        } else {
+            Vec::new()
+        };
+        let mut status: BTreeMap<i64, MigrationInfo> = B::migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| {
+                let info = MigrationInfo {
+                    version: m.version,
+                    description: m.description.to_string(),
                     applied: false,
                     applied_at: None,
                     checksum_ok: None,
-                    known: false,
-                });
-                entry.applied = row.success;
-                entry.applied_at = Some(row.installed_on.into());
-                entry.checksum_ok = embedded.map(|m| *m.checksum == *row.checksum);
-            }
-            Ok(status.into_values().collect())
-        })
-        .await
+                    known: true,
+                };
+                (m.version, info)
+            })
+            .collect();
+        for row in applied {
+            let embedded = B::migrator().iter().find(|m| m.version == row.version);
+            let entry = status.entry(row.version).or_insert_with(|| MigrationInfo {
+                version: row.version,
+                description: row.description.clone(),
+                applied: false,
+                applied_at: None,
+                checksum_ok: None,
+                known: false,
+            });
+            entry.applied = row.success;
+            entry.applied_at = Some(row.installed_on.into());
+            entry.checksum_ok = embedded.map(|m| *m.checksum == *row.checksum);
+        }
+        Ok(status.into_values().collect())
     }
 
     /// Rows per table and the database size.
