@@ -260,7 +260,8 @@ macro_rules! raw_backend {
 
             async fn insert_usage(ctx: &RawCtx<Self>, key: ApiKeyId) -> eyre::Result<()> {
                 let now: $ts = $now;
-                sqlx::query($usage)
+                // The usage tables have no foreign key: like the store, check the key.
+                let done = sqlx::query($usage)
                     .bind(key)
                     .bind(now)
                     .bind("/bench")
@@ -269,6 +270,7 @@ macro_rules! raw_backend {
                     .bind(12_i64)
                     .execute(&ctx.pool)
                     .await?;
+                eyre::ensure!(done.rows_affected() == 1, "no such api key");
                 Ok(())
             }
 
@@ -328,7 +330,7 @@ raw_backend!(Sqlite, i64, now_micros(), {
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = ?1",
     token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
     upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
-    usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, ?2, ?3, ?4, ?5, ?6 FROM api_keys k WHERE k.id = ?1",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms), MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = ?1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration), AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
     activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?3",
@@ -340,7 +342,7 @@ raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = $1",
     token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
     upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
-    usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+    usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint FROM api_keys k WHERE k.id = $1 FOR KEY SHARE",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms)::DOUBLE PRECISION, MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = $1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration)::BIGINT, AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL",
     activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",

@@ -1,5 +1,6 @@
-//! The batched usage recorder: nothing accepted is lost, back-pressure is explicit, and a
-//! failing batch is retried, salvaged row by row, and reported.
+//! The batched usage recorder: nothing accepted is lost, back-pressure is explicit, a
+//! failing batch is retried, salvaged row by row, and reported, and rows of a deleted key
+//! or user are reported, never orphaned.
 
 mod common;
 
@@ -13,6 +14,7 @@ use pierre_store::{
 backend_tests!(
     every_accepted_row_is_written_in_batches,
     a_batch_that_fails_is_retried_salvaged_and_reported,
+    usage_of_a_deleted_key_is_reported_and_never_orphaned,
     invalid_rows_are_refused_before_queueing,
 );
 
@@ -127,10 +129,37 @@ async fn a_full_queue_refuses_rows_explicitly<B: TestBackend>() -> eyre::Result<
     Ok(())
 }
 
+/// Makes every later insert of a usage row with endpoint `/poison` fail inside the
+/// database, as a constraint or trigger added by an operator would.
+async fn inject_poison<B: TestBackend>(url: &str) -> eyre::Result<()> {
+    B::raw_execute(
+        url,
+        B::pick(
+            "SELECT 1",
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.endpoint = '/poison' THEN RAISE EXCEPTION 'poisoned row'; END IF;
+                 RETURN NEW;
+             END $$",
+        ),
+    )
+    .await?;
+    B::raw_execute(
+        url,
+        B::pick(
+            "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage WHEN NEW.endpoint = '/poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+            "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage
+             FOR EACH ROW EXECUTE FUNCTION poison()",
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn a_batch_that_fails_is_retried_salvaged_and_reported<B: TestBackend>() -> eyre::Result<()> {
     let db = TestDb::<B>::new().await?;
-    let (_, kept) = user_and_key(&db, "kept@example.com").await?;
-    let (doomed_user, doomed) = user_and_key(&db, "doomed@example.com").await?;
+    let (user, key) = user_and_key(&db, "kept@example.com").await?;
     let config = UsageRecorderConfig {
         max_batch: 50,
         flush_interval: Duration::from_millis(5),
@@ -139,20 +168,99 @@ async fn a_batch_that_fails_is_retried_salvaged_and_reported<B: TestBackend>() -
     };
     let recorder = db.store.usage_recorder(config)?;
     for n in 0..300 {
-        recorder.record_api(&usage(kept, n)).await?;
-        recorder.record_api(&usage(doomed, n)).await?;
+        recorder.record_api(&usage(key, n)).await?;
+        recorder
+            .record_api(&ApiKeyUsage::new(key, "/poison", "GET", 500))
+            .await?;
         if n == 150 {
-            // A database error mid-run: rows queued for this key now break the foreign key.
-            db.store.delete_user(doomed_user).await?;
+            // A database error mid-run: every batch holding a /poison row now fails.
+            inject_poison::<B>(&db.url).await?;
         }
     }
     let stats = recorder.shutdown().await;
     assert_eq!(stats.accepted, 600);
     assert_eq!(stats.accepted, stats.written + stats.failed, "{stats:?}");
-    assert!(stats.failed > 0 && stats.failed <= 300, "{stats:?}");
-    assert!(stats.last_error.is_some());
-    // Every row of the healthy key made it, though it shared batches with failing rows.
-    assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 300);
+    // The /poison rows queued after the injection (n > 150) cannot be written.
+    assert!((149..=300).contains(&stats.failed), "{stats:?}");
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("poisoned row")),
+        "{stats:?}"
+    );
+    // Every healthy row made it, though most shared a batch with failing rows.
+    let totals = db.store.get_usage_stats(user).await?;
+    assert_eq!(totals.successful_requests, 300, "{totals:?}");
+    assert_eq!(totals.total_requests, stats.written, "{totals:?}");
+    Ok(())
+}
+
+/// Rows of a key or user deleted while they wait are reported, and none is left behind
+/// without its key or user (the usage tables have no foreign key; the inserts check).
+async fn usage_of_a_deleted_key_is_reported_and_never_orphaned<B: TestBackend>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new().await?;
+    let (kept_user, kept) = user_and_key(&db, "kept@example.com").await?;
+    let mut doomed = Vec::new();
+    for d in 0..6 {
+        doomed.push(user_and_key(&db, &format!("doomed{d}@example.com")).await?);
+    }
+    let config = UsageRecorderConfig {
+        max_batch: 40,
+        flush_interval: Duration::from_millis(1),
+        ..UsageRecorderConfig::default()
+    };
+    let recorder = db.store.usage_recorder(config)?;
+    let producers: Vec<_> = (0..3)
+        .map(|p| {
+            let (recorder, store, doomed) = (recorder.clone(), db.store.clone(), doomed.clone());
+            tokio::spawn(async move {
+                for n in 0..400 {
+                    recorder.record_api(&usage(kept, n)).await?;
+                    recorder
+                        .record_jwt(&JwtUsage::new(kept_user, "/jwt", "GET", 200))
+                        .await?;
+                    let (user, key) = doomed[(p + n as usize) % doomed.len()];
+                    recorder.record_api(&usage(key, n)).await?;
+                    recorder
+                        .record_jwt(&JwtUsage::new(user, "/jwt", "GET", 200))
+                        .await?;
+                    // One producer deletes the doomed users (their keys go with them) one
+                    // by one while all three keep recording for them.
+                    if p == 0 && n % 60 == 59 {
+                        let (user, _) = doomed[n as usize / 60];
+                        eyre::ensure!(store.delete_user(user).await?);
+                    }
+                }
+                eyre::Ok(())
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await??;
+    }
+    let stats = recorder.shutdown().await;
+    assert_eq!(stats.accepted, 4800);
+    assert_eq!(stats.accepted, stats.written + stats.failed, "{stats:?}");
+    assert!(
+        stats.failed > 0,
+        "rows of deleted users were queued: {stats:?}"
+    );
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer exists")),
+        "{stats:?}"
+    );
+    // Only the kept user's rows remain: nothing orphaned, nothing of theirs lost.
+    assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 1200);
+    assert_eq!(B::raw_count(&db.url, "jwt_usage").await?, 1200);
+    assert_eq!(
+        db.store.get_usage_stats(kept_user).await?.total_requests,
+        1200
+    );
     Ok(())
 }
 

@@ -4,13 +4,14 @@
 mod common;
 
 use common::{Cleanup, TestBackend};
-use pierre_store::{EncryptionKey, Error, Store};
+use pierre_store::{ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, User};
 
 backend_tests!(
     a_new_database_has_no_version_and_every_migration_pending,
     migrate_to_applies_up_to_a_version,
     a_changed_migration_is_refused,
     a_database_newer_than_this_build_is_refused,
+    upgrading_keeps_usage_rows_and_their_deletion_cascade,
 );
 
 async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
@@ -99,5 +100,48 @@ async fn a_database_newer_than_this_build_is_refused<B: TestBackend>() -> eyre::
         (99_991_231_000_000, false, true)
     );
     assert_eq!(store.schema_version().await?, Some(99_991_231_000_000));
+    Ok(())
+}
+
+/// The migration that replaced the usage tables' foreign keys (20261130000001; SQLite
+/// rebuilds both tables) keeps their rows, and deleting a user still deletes its usage.
+async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>() -> eyre::Result<()>
+{
+    let (store, url, _cleanup) = fresh::<B>().await?;
+    store.migrate_to(20_261_129_000_002).await?;
+    let mut users = Vec::new();
+    for name in ["stays", "goes"] {
+        let user = store
+            .create_user(&User::new(&format!("{name}@example.com"), "hash"))
+            .await?;
+        let key = store
+            .create_api_key(&ApiKey::new(user, "k", &format!("hash-{name}"), "pk_"))
+            .await?;
+        for _ in 0..3 {
+            store
+                .record_api_usage(&ApiKeyUsage::new(key, "/mcp", "POST", 200))
+                .await?;
+            store
+                .record_jwt_usage(&JwtUsage::new(user, "/jwt", "GET", 200))
+                .await?;
+        }
+        users.push(user);
+    }
+
+    store.migrate().await?;
+    assert!(store.schema_version().await? > Some(20_261_129_000_002));
+    assert_eq!(B::raw_count(&url, "api_key_usage").await?, 6);
+    assert_eq!(B::raw_count(&url, "jwt_usage").await?, 6);
+    assert_eq!(store.get_usage_stats(users[0]).await?.total_requests, 3);
+
+    assert!(store.delete_user(users[1]).await?);
+    assert_eq!(B::raw_count(&url, "api_key_usage").await?, 3);
+    assert_eq!(B::raw_count(&url, "jwt_usage").await?, 3);
+    // Recording works on the upgraded tables.
+    let key = store.get_api_keys_for_user(users[0]).await?[0].id;
+    store
+        .record_api_usage(&ApiKeyUsage::new(key, "/mcp", "POST", 200))
+        .await?;
+    assert_eq!(store.get_usage_stats(users[0]).await?.total_requests, 4);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The two migration directories describe the same schema: after `migrate()`, both
 //! databases' own catalogs list the same tables, columns (with nullability), primary and
-//! unique keys, foreign keys (with their ON DELETE action) and indexes.
+//! unique keys, foreign keys (with their ON DELETE action), indexes and triggers.
 
 mod common;
 
@@ -21,6 +21,8 @@ struct Schema {
     foreign_keys: BTreeSet<(String, String, String, String, String)>,
     /// (index name, table, columns joined with ',')
     indexes: BTreeSet<(String, String, String)>,
+    /// (trigger name, table)
+    triggers: BTreeSet<(String, String)>,
 }
 
 const SKIP_TABLES: [&str; 2] = ["_sqlx_migrations", "sqlite_sequence"];
@@ -90,6 +92,11 @@ async fn sqlite_schema(url: &str) -> eyre::Result<Schema> {
                 .insert((table.clone(), from, to_table, to, on_delete));
         }
     }
+    let triggers: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            .fetch_all(&mut conn)
+            .await?;
+    schema.triggers.extend(triggers);
     Ok(schema)
 }
 
@@ -159,6 +166,14 @@ async fn postgres_schema(url: &str) -> eyre::Result<Schema> {
             schema.indexes.insert((index, table, cols));
         }
     }
+    let triggers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.tgname::text, c.relname::text FROM pg_trigger t
+         JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    schema.triggers.extend(triggers);
     Ok(schema)
 }
 
@@ -171,13 +186,15 @@ async fn both_backends_have_the_same_schema() -> eyre::Result<()> {
 
     assert!(left.columns.len() > 50, "the catalogs were read: {left:?}");
     assert!(
-        left.foreign_keys.len() >= 8 && left.indexes.len() >= 5,
+        left.foreign_keys.len() >= 7 && left.indexes.len() >= 5,
         "{left:?}"
     );
     assert_same("columns and nullability", &left.columns, &right.columns);
     assert_same("primary and unique keys", &left.keys, &right.keys);
     assert_same("foreign keys", &left.foreign_keys, &right.foreign_keys);
     assert_same("indexes", &left.indexes, &right.indexes);
+    assert!(left.triggers.len() >= 2, "{left:?}");
+    assert_same("triggers", &left.triggers, &right.triggers);
     Ok(())
 }
 

@@ -152,21 +152,28 @@ pub trait ApiKeyQueries: sqlx::Database {
 }
 
 /// `api_key_usage` and `jwt_usage`.
+///
+/// The usage tables have no foreign keys (migration 20261130000001): every insert checks
+/// the referenced API key or user itself, once per statement, keeps it from being deleted
+/// until the rows commit, and leaves out rows whose key or user does not exist.
 pub trait UsageQueries: sqlx::Database {
+    /// Inserts the row if its API key exists; returns the number inserted (0 or 1).
     fn insert_api_key_usage(
         pool: &Pool<Self>,
         row: &ApiKeyUsageRow,
-    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Inserts the row if its user exists; returns the number inserted (0 or 1).
     fn insert_jwt_usage(
         pool: &Pool<Self>,
         row: &JwtUsageRow,
-    ) -> impl Future<Output = sqlx::Result<()>> + Send;
-    /// Inserts every row in one statement; returns the number inserted.
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Inserts, in one statement, every row whose API key exists; returns the number
+    /// inserted.
     fn insert_api_key_usage_batch(
         conn: &mut Self::Connection,
         rows: &[ApiKeyUsageRow],
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
-    /// Inserts every row in one statement; returns the number inserted.
+    /// Inserts, in one statement, every row whose user exists; returns the number inserted.
     fn insert_jwt_usage_batch(
         conn: &mut Self::Connection,
         rows: &[JwtUsageRow],

@@ -55,7 +55,9 @@ pub struct RecorderStats {
     pub accepted: u64,
     /// Rows written to the database.
     pub written: u64,
-    /// Rows that could not be written, even one by one (e.g. their API key was deleted).
+    /// Rows not written: their API key or user no longer existed when their batch was
+    /// written, or a database error persisted through the retries and the row-by-row
+    /// attempt.
     pub failed: u64,
     /// Batches committed.
     pub batches: u64,
@@ -297,14 +299,14 @@ async fn write<B: Backend>(
     let mut pause = Duration::from_millis(20);
     for attempt in 0..=config.retries {
         match store.write_usage_batch(api, jwt).await {
-            Ok(()) => {
-                counters.written.fetch_add(rows, Ordering::Relaxed);
+            Ok(inserted) => {
+                count_written(counters, rows, inserted);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             Err(error) => {
                 tracing::warn!(attempt, rows, %error, "usage batch failed");
-                note_error(counters, &error);
+                note_error(counters, &error.to_string());
                 if attempt < config.retries {
                     tokio::time::sleep(pause).await;
                     pause *= 2;
@@ -330,39 +332,55 @@ async fn write<B: Backend>(
     }
 }
 
-fn one_by_one(counters: &Counters, result: Result<()>) {
+fn one_by_one(counters: &Counters, result: Result<u64>) {
     match result {
-        Ok(()) => {
-            counters.written.fetch_add(1, Ordering::Relaxed);
-        }
+        Ok(inserted) => count_written(counters, 1, inserted),
         Err(error) => {
             tracing::error!(%error, "usage row could not be written; counted as failed");
-            note_error(counters, &error);
+            note_error(counters, &error.to_string());
             counters.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-fn note_error(counters: &Counters, error: &Error) {
+/// Counts a committed write of `rows` rows of which `inserted` went in; the others were
+/// left out because their API key or user no longer exists.
+fn count_written(counters: &Counters, rows: u64, inserted: u64) {
+    counters.written.fetch_add(inserted, Ordering::Relaxed);
+    let left_out = rows.saturating_sub(inserted);
+    if left_out > 0 {
+        let message =
+            format!("{left_out} usage rows not written: their API key or user no longer exists");
+        tracing::error!(left_out, "{message}; counted as failed");
+        note_error(counters, &message);
+        counters.failed.fetch_add(left_out, Ordering::Relaxed);
+    }
+}
+
+fn note_error(counters: &Counters, error: &str) {
     *counters
         .last_error
         .lock()
-        .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+        .unwrap_or_else(PoisonError::into_inner) = Some(error.to_owned());
 }
 
 impl<B: Backend> Store<B> {
-    /// Inserts both kinds of usage rows in one transaction.
-    async fn write_usage_batch(&self, api: &[ApiKeyUsageRow], jwt: &[JwtUsageRow]) -> Result<()> {
+    /// Inserts both kinds of usage rows in one transaction; returns how many went in (rows
+    /// whose API key or user does not exist are left out).
+    async fn write_usage_batch(&self, api: &[ApiKeyUsageRow], jwt: &[JwtUsageRow]) -> Result<u64> {
         self.observe("write_usage_batch", async move {
             let mut tx = B::begin_write(&self.pool).await?;
-            if !api.is_empty() {
-                B::insert_api_key_usage_batch(&mut tx, api).await?;
-            }
+            let mut inserted = 0;
+            // Users before API keys: each insert locks the rows it refers to, and deleting a
+            // user locks the user, then its keys. The same order cannot deadlock.
             if !jwt.is_empty() {
-                B::insert_jwt_usage_batch(&mut tx, jwt).await?;
+                inserted += B::insert_jwt_usage_batch(&mut tx, jwt).await?;
+            }
+            if !api.is_empty() {
+                inserted += B::insert_api_key_usage_batch(&mut tx, api).await?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(inserted)
         })
         .await
     }

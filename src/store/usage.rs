@@ -6,6 +6,17 @@ use crate::{
 
 use super::convert::stored_count;
 
+/// A usage insert leaves out a row whose key or user does not exist: that is `NotFound`.
+fn inserted_or_missing(inserted: u64, entity: &'static str, id: &impl ToString) -> Result<()> {
+    if inserted == 0 {
+        return Err(Error::NotFound {
+            entity,
+            id: id.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Longest HTTP method or RPC verb accepted.
 const MAX_METHOD_LEN: usize = 64;
 /// Longest client address accepted.
@@ -20,9 +31,10 @@ impl<B: Backend> Store<B> {
     pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
         self.observe("record_api_usage", async move {
             let row = api_usage_row(usage)?;
-            B::insert_api_key_usage(&self.pool, &row)
+            let inserted = B::insert_api_key_usage(&self.pool, &row)
                 .await
-                .map_err(Error::on_write("api key usage", "api key"))
+                .map_err(Error::on_write("api key usage", "api key"))?;
+            inserted_or_missing(inserted, "api key", &usage.api_key_id)
         })
         .await
     }
@@ -34,9 +46,10 @@ impl<B: Backend> Store<B> {
     pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
         self.observe("record_jwt_usage", async move {
             let row = jwt_usage_row(usage)?;
-            B::insert_jwt_usage(&self.pool, &row)
+            let inserted = B::insert_jwt_usage(&self.pool, &row)
                 .await
-                .map_err(Error::on_write("jwt usage", "user"))
+                .map_err(Error::on_write("jwt usage", "user"))?;
+            inserted_or_missing(inserted, "user", &usage.user_id)
         })
         .await
     }

@@ -12,12 +12,16 @@ use crate::{
 };
 
 impl UsageQueries for Postgres {
-    async fn insert_api_key_usage(pool: &PgPool, row: &ApiKeyUsageRow) -> sqlx::Result<()> {
-        sqlx::query!(
+    async fn insert_api_key_usage(pool: &PgPool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {
+        // The key is locked FOR KEY SHARE (as a foreign key check would) so that it cannot be
+        // deleted before the row commits; no row is inserted when it does not exist.
+        let done = sqlx::query!(
             "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent, error_message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             SELECT k.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint,
+                $7::bigint, $8::bigint, $9::text, $10::text, $11::text
+             FROM api_keys k WHERE k.id = $1 FOR KEY SHARE",
             row.api_key_id as _,
             row.timestamp as _,
             row.endpoint,
@@ -32,15 +36,17 @@ impl UsageQueries for Postgres {
         )
         .execute(pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
-    async fn insert_jwt_usage(pool: &PgPool, row: &JwtUsageRow) -> sqlx::Result<()> {
-        sqlx::query!(
+    async fn insert_jwt_usage(pool: &PgPool, row: &JwtUsageRow) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
             "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             SELECT u.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint,
+                $7::bigint, $8::bigint, $9::text, $10::text
+             FROM users u WHERE u.id = $1 FOR KEY SHARE",
             row.user_id as _,
             row.timestamp as _,
             row.endpoint,
@@ -54,7 +60,7 @@ impl UsageQueries for Postgres {
         )
         .execute(pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
     async fn select_usage_stats(pool: &PgPool, user_id: UserId) -> sqlx::Result<UsageStatsRow> {
@@ -110,7 +116,8 @@ impl UsageQueries for Postgres {
         rows: &[ApiKeyUsageRow],
     ) -> sqlx::Result<u64> {
         // One array per column, unpacked by UNNEST: one checked statement for any number
-        // of rows.
+        // of rows. Each distinct key is looked up and locked FOR KEY SHARE once per batch
+        // (a foreign key would do it once per row); rows of a missing key are left out.
         let ids: Vec<Uuid> = rows.iter().map(|r| r.api_key_id.into_inner()).collect();
         let timestamps: Vec<OffsetDateTime> = rows.iter().map(|r| r.timestamp.0).collect();
         let endpoints: Vec<&str> = rows.iter().map(|r| r.endpoint.as_str()).collect();
@@ -126,9 +133,11 @@ impl UsageQueries for Postgres {
             "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent, error_message)
-             SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
+             WITH live AS (SELECT id FROM api_keys WHERE id = ANY($1) FOR KEY SHARE)
+             SELECT b.* FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
                 $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],
-                $11::text[])",
+                $11::text[]) AS b(api_key_id)
+             JOIN live ON live.id = b.api_key_id",
             &ids,
             &timestamps,
             &endpoints as _,
@@ -164,8 +173,11 @@ impl UsageQueries for Postgres {
             "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent)
-             SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
-                $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])",
+             WITH live AS (SELECT id FROM users WHERE id = ANY($1) FOR KEY SHARE)
+             SELECT b.* FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[],
+                $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])
+                AS b(user_id)
+             JOIN live ON live.id = b.user_id",
             &ids,
             &timestamps,
             &endpoints as _,

@@ -10,12 +10,15 @@ use crate::{
 };
 
 impl UsageQueries for Sqlite {
-    async fn insert_api_key_usage(pool: &SqlitePool, row: &ApiKeyUsageRow) -> sqlx::Result<()> {
-        sqlx::query!(
+    async fn insert_api_key_usage(pool: &SqlitePool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {
+        // No row is inserted when the key does not exist (the statement is atomic, so it
+        // cannot be deleted in between).
+        let done = sqlx::query!(
             "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent, error_message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             SELECT k.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+             FROM api_keys k WHERE k.id = ?1",
             row.api_key_id,
             row.timestamp,
             row.endpoint,
@@ -30,15 +33,16 @@ impl UsageQueries for Sqlite {
         )
         .execute(pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
-    async fn insert_jwt_usage(pool: &SqlitePool, row: &JwtUsageRow) -> sqlx::Result<()> {
-        sqlx::query!(
+    async fn insert_jwt_usage(pool: &SqlitePool, row: &JwtUsageRow) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
             "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             SELECT u.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             FROM users u WHERE u.id = ?1",
             row.user_id,
             row.timestamp,
             row.endpoint,
@@ -52,7 +56,7 @@ impl UsageQueries for Sqlite {
         )
         .execute(pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
     async fn select_usage_stats(pool: &SqlitePool, user_id: UserId) -> sqlx::Result<UsageStatsRow> {
@@ -108,7 +112,7 @@ impl UsageQueries for Sqlite {
         rows: &[ApiKeyUsageRow],
     ) -> sqlx::Result<u64> {
         // The rows travel as one JSON array, unpacked by json_each: one checked statement
-        // for any number of rows.
+        // for any number of rows. Rows whose key does not exist are left out.
         let batch: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -134,7 +138,8 @@ impl UsageQueries for Sqlite {
                 user_agent, error_message)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
                 value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-             FROM json_each(?1)",
+             FROM json_each(?1)
+             WHERE EXISTS (SELECT 1 FROM api_keys k WHERE k.id = value ->> 0)",
             batch
         )
         .execute(conn)
@@ -170,7 +175,8 @@ impl UsageQueries for Sqlite {
                 user_agent)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
                 value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9
-             FROM json_each(?1)",
+             FROM json_each(?1)
+             WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = value ->> 0)",
             batch
         )
         .execute(conn)
