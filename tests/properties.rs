@@ -8,7 +8,7 @@ mod common;
 use common::{TestBackend, TestDb};
 use pierre_store::{
     A2AClient, Activity, ApiKey, ApiKeyUsage, Error, OAuthProvider, OAuthToken, Store, TableCounts,
-    Tenant, User,
+    Tenant, UsageRecorderConfig, User,
 };
 use proptest::{
     prelude::*,
@@ -411,9 +411,14 @@ async fn usage_rows_are_recorded_or_fail_cleanly<B: TestBackend>() -> eyre::Resu
                     ..ApiKeyUsage::new(key, &endpoint, &method, status)
                 };
                 store.record_api_usage(&usage).await?;
+                // The same row through the batch statement of the recorder.
+                let recorder = store.usage_recorder(UsageRecorderConfig::default())?;
+                recorder.record_api(&usage).await?;
+                let recorded = recorder.shutdown().await;
                 let after = store.get_usage_stats(user).await?;
                 let at = micros(at);
-                let ok = after.total_requests == before.total_requests + 1
+                let ok = (recorded.written, recorded.failed) == (1, 0)
+                    && after.total_requests == before.total_requests + 2
                     && after.first_request == Some(before.first_request.map_or(at, |f| f.min(at)))
                     && after.last_request == Some(before.last_request.map_or(at, |l| l.max(at)));
                 Ok(if ok {
