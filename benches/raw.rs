@@ -157,6 +157,10 @@ pub trait Raw: Backend + Sized {
         access: &str,
         refresh: &str,
     ) -> impl Future<Output = eyre::Result<()>> + Send;
+    /// Brings planner statistics up to date after the bulk fill, as autovacuum or a
+    /// periodic `PRAGMA optimize` would on a live database, so that it does not run during
+    /// a measurement.
+    fn settle(ctx: &RawCtx<Self>) -> impl Future<Output = eyre::Result<()>> + Send;
     fn insert_usage(
         ctx: &RawCtx<Self>,
         key: ApiKeyId,
@@ -181,7 +185,8 @@ pub trait Raw: Backend + Sized {
 macro_rules! raw_backend {
     ($db:ty, $ts:ty, $now:expr, {
         api_key: $api_key:literal, user_by_email: $user_by_email:literal, user: $user:literal,
-        token: $token:literal, upsert_token: $upsert_token:literal, usage: $usage:literal,
+        settle: $settle:literal, token: $token:literal, upsert_token: $upsert_token:literal,
+        usage: $usage:literal,
         usage_stats: $usage_stats:literal, user_stats: $user_stats:literal,
         activities: $activities:literal $(,)?
     }) => {
@@ -258,6 +263,11 @@ macro_rules! raw_backend {
                 Ok(())
             }
 
+            async fn settle(ctx: &RawCtx<Self>) -> eyre::Result<()> {
+                sqlx::raw_sql($settle).execute(&ctx.pool).await?;
+                Ok(())
+            }
+
             async fn insert_usage(ctx: &RawCtx<Self>, key: ApiKeyId) -> eyre::Result<()> {
                 let now: $ts = $now;
                 // The usage tables have no foreign key: like the store, check the key.
@@ -328,6 +338,7 @@ raw_backend!(Sqlite, i64, now_micros(), {
     api_key: "SELECT id, user_id, name, key_hash, key_prefix, tier, scopes, is_active, last_used, usage_count, rate_limit_override, expires_at, created_at, metadata FROM api_keys WHERE key_hash = ?1",
     user_by_email: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE email = ?1",
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = ?1",
+    settle: "PRAGMA optimize",
     token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
     upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, ?2, ?3, ?4, ?5, ?6 FROM api_keys k WHERE k.id = ?1",
@@ -340,6 +351,7 @@ raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
     api_key: "SELECT id, user_id, name, key_hash, key_prefix, tier, scopes, is_active, last_used, usage_count, rate_limit_override, expires_at, created_at, metadata FROM api_keys WHERE key_hash = $1",
     user_by_email: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE email = $1",
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = $1",
+    settle: "VACUUM ANALYZE",
     token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
     upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint FROM api_keys k WHERE k.id = $1 FOR KEY SHARE",

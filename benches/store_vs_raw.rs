@@ -1,8 +1,9 @@
 //! `make bench`: every hot operation measured twice in one run, through `Store<B>` and as the
 //! equivalent hand-written raw sqlx statement on the same pool and data, on SQLite (file,
-//! WAL) and PostgreSQL. Prints ops/s and the ratio raw/Store per backend (1.00 = no
-//! overhead, 0.90 = the store is 10% slower... see README) and writes the figures to
-//! `target/bench/results.json`.
+//! WAL) and PostgreSQL. The two sides take turns in ten slices per measurement, so a
+//! change in the machine's load hits both alike. Prints ops/s and `store/raw`, the time
+//! per op through the store over the raw time (1.00 = no overhead, 1.10 = the store is 10%
+//! slower; see README), and writes the figures to `target/bench/results.json`.
 //!
 //! Environment: `TEST_POSTGRES_SOCKET_URL` or `TEST_POSTGRES_URL` (one is required; `make
 //! bench` starts a throwaway server and sets both),
@@ -36,6 +37,9 @@ struct Figure {
     raw_ops_per_sec: f64,
     /// Store time per op / raw time per op (1.10 = the store is 10% slower).
     store_over_raw: f64,
+    /// For the recorder: rows/s through it over rows/s of one INSERT per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed_up: Option<f64>,
 }
 
 /// The data the operations look up.
@@ -75,37 +79,75 @@ fn seconds() -> Duration {
     )
 }
 
-/// Runs `op` for the measurement time after a short warm-up; returns ops/s.
-async fn ops_per_sec<F, Fut>(mut op: F) -> eyre::Result<f64>
+/// Slices each measurement is cut into; the two sides take turns, so a change in the
+/// machine's load during the measurement hits both alike.
+const SLICES: u32 = 10;
+
+/// Runs `op` until `limit` has passed; returns (ops, seconds).
+async fn run_for<F, Fut>(op: &mut F, next: &mut u64, limit: Duration) -> eyre::Result<(u64, f64)>
 where
     F: FnMut(u64) -> Fut,
     Fut: Future<Output = eyre::Result<()>>,
 {
-    for i in 0..50 {
-        op(i).await?;
-    }
-    let limit = seconds();
     let started = Instant::now();
     let mut n = 0_u64;
     while started.elapsed() < limit {
-        op(n).await?;
+        op(*next).await?;
+        *next += 1;
         n += 1;
     }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    Ok((n, started.elapsed().as_secs_f64()))
 }
 
-/// The same mix of lookups from `tasks` concurrent tasks; returns total ops/s.
-async fn concurrent_ops_per_sec<F, Fut>(tasks: usize, op: F) -> eyre::Result<f64>
+/// Measures `store` and `raw` in alternating slices (store first in even slices, raw first
+/// in odd ones) after a short warm-up of each; returns their ops/s.
+async fn interleaved<S, SFut, R, RFut>(mut store: S, mut raw: R) -> eyre::Result<(f64, f64)>
+where
+    S: FnMut(u64) -> SFut,
+    SFut: Future<Output = eyre::Result<()>>,
+    R: FnMut(u64) -> RFut,
+    RFut: Future<Output = eyre::Result<()>>,
+{
+    let (mut next_store, mut next_raw) = (0, 0);
+    for _ in 0..50 {
+        store(next_store).await?;
+        next_store += 1;
+        raw(next_raw).await?;
+        next_raw += 1;
+    }
+    let slice = seconds() / SLICES;
+    let (mut store_total, mut raw_total) = ((0, 0.0), (0, 0.0));
+    for round in 0..SLICES {
+        let (a, b) = if round % 2 == 0 {
+            let a = run_for(&mut store, &mut next_store, slice).await?;
+            (a, run_for(&mut raw, &mut next_raw, slice).await?)
+        } else {
+            let b = run_for(&mut raw, &mut next_raw, slice).await?;
+            (run_for(&mut store, &mut next_store, slice).await?, b)
+        };
+        store_total = (store_total.0 + a.0, store_total.1 + a.1);
+        raw_total = (raw_total.0 + b.0, raw_total.1 + b.1);
+    }
+    Ok((
+        store_total.0 as f64 / store_total.1,
+        raw_total.0 as f64 / raw_total.1,
+    ))
+}
+
+/// Runs `op` from `tasks` concurrent tasks until `limit` has passed; returns (ops, seconds).
+async fn run_concurrently_for<F, Fut>(
+    tasks: usize,
+    op: &Arc<F>,
+    limit: Duration,
+) -> eyre::Result<(u64, f64)>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = eyre::Result<()>> + Send,
 {
-    let op = Arc::new(op);
-    let limit = seconds();
     let started = Instant::now();
     let handles: Vec<_> = (0..tasks)
         .map(|t| {
-            let op = Arc::clone(&op);
+            let op = Arc::clone(op);
             tokio::spawn(async move {
                 let mut n = 0_u64;
                 while started.elapsed() < limit {
@@ -120,7 +162,40 @@ where
     for handle in handles {
         total += handle.await??;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    Ok((total, started.elapsed().as_secs_f64()))
+}
+
+/// The same mix from `tasks` concurrent tasks, through the store and raw in alternating
+/// slices; returns their total ops/s.
+async fn interleaved_concurrently<S, SFut, R, RFut>(
+    tasks: usize,
+    store: S,
+    raw: R,
+) -> eyre::Result<(f64, f64)>
+where
+    S: Fn(u64) -> SFut + Send + Sync + 'static,
+    SFut: Future<Output = eyre::Result<()>> + Send,
+    R: Fn(u64) -> RFut + Send + Sync + 'static,
+    RFut: Future<Output = eyre::Result<()>> + Send,
+{
+    let (store, raw) = (Arc::new(store), Arc::new(raw));
+    let slice = seconds() / SLICES;
+    let (mut store_total, mut raw_total) = ((0, 0.0), (0, 0.0));
+    for round in 0..SLICES {
+        let (a, b) = if round % 2 == 0 {
+            let a = run_concurrently_for(tasks, &store, slice).await?;
+            (a, run_concurrently_for(tasks, &raw, slice).await?)
+        } else {
+            let b = run_concurrently_for(tasks, &raw, slice).await?;
+            (run_concurrently_for(tasks, &store, slice).await?, b)
+        };
+        store_total = (store_total.0 + a.0, store_total.1 + a.1);
+        raw_total = (raw_total.0 + b.0, raw_total.1 + b.1);
+    }
+    Ok((
+        store_total.0 as f64 / store_total.1,
+        raw_total.0 as f64 / raw_total.1,
+    ))
 }
 
 fn figure(backend: &'static str, operation: &'static str, store: f64, raw: f64) -> Figure {
@@ -130,6 +205,7 @@ fn figure(backend: &'static str, operation: &'static str, store: f64, raw: f64) 
         store_ops_per_sec: store,
         raw_ops_per_sec: raw,
         store_over_raw: raw / store,
+        speed_up: None,
     }
 }
 
@@ -267,22 +343,24 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
     store.migrate().await?;
     let data = Arc::new(fill(&store, key).await?);
     let raw = Arc::new(<B as Raw>::prepare(&store, &data.key));
+    <B as Raw>::settle(&raw).await?;
     let mut figures = Vec::new();
     let n = data.users.len();
 
     macro_rules! compare {
         ($op:literal, |$i:ident| $store_call:expr, |$j:ident| $raw_call:expr) => {{
-            let mut pick = Pick(0x9E37_79B9_7F4A_7C15);
-            let store_rate = ops_per_sec(|_| {
-                let $i = pick.next(n);
-                $store_call
-            })
-            .await?;
-            let mut pick = Pick(0x9E37_79B9_7F4A_7C15);
-            let raw_rate = ops_per_sec(|_| {
-                let $j = pick.next(n);
-                $raw_call
-            })
+            let mut store_pick = Pick(0x9E37_79B9_7F4A_7C15);
+            let mut raw_pick = Pick(0x9E37_79B9_7F4A_7C15);
+            let (store_rate, raw_rate) = interleaved(
+                |_| {
+                    let $i = store_pick.next(n);
+                    $store_call
+                },
+                |_| {
+                    let $j = raw_pick.next(n);
+                    $raw_call
+                },
+            )
             .await?;
             report(&mut figures, figure(name, $op, store_rate, raw_rate));
         }};
@@ -434,23 +512,24 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         ids
     };
     {
-        let store_rate = ops_per_sec(|i| {
-            let s = &store;
-            let usage = ApiKeyUsage {
-                response_time_ms: Some(12),
-                ..ApiKeyUsage::new(key_ids[i as usize % 16], "/bench", "GET", 200)
-            };
-            async move {
-                s.record_api_usage(&usage).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        let raw_rate = ops_per_sec(|i| {
-            let r = &raw;
-            let key = key_ids[i as usize % 16];
-            async move { <B as Raw>::insert_usage(r, key).await }
-        })
+        let (store_rate, raw_rate) = interleaved(
+            |i| {
+                let s = &store;
+                let usage = ApiKeyUsage {
+                    response_time_ms: Some(12),
+                    ..ApiKeyUsage::new(key_ids[i as usize % 16], "/bench", "GET", 200)
+                };
+                async move {
+                    s.record_api_usage(&usage).await?;
+                    Ok(())
+                }
+            },
+            |i| {
+                let r = &raw;
+                let key = key_ids[i as usize % 16];
+                async move { <B as Raw>::insert_usage(r, key).await }
+            },
+        )
         .await?;
         report(
             &mut figures,
@@ -458,7 +537,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         );
 
         // The batched recorder against one-call-one-INSERT raw sqlx.
-        let rows = (50_000.0 * scale().max(0.2)) as usize;
+        let rows = (100_000.0 * scale().max(0.2)) as usize;
         let recorder = store.usage_recorder(UsageRecorderConfig::default())?;
         let started = Instant::now();
         for i in 0..rows {
@@ -480,6 +559,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
             store_ops_per_sec: recorder_rate,
             raw_ops_per_sec: raw_rate,
             store_over_raw: raw_rate / recorder_rate,
+            speed_up: Some(recorder_rate / raw_rate),
         };
         eprintln!(
             "  {:<28} store {:>9.0}/s  raw {:>9.0}/s  speed-up {:.1}x",
@@ -534,9 +614,11 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
     );
 
     // The lookup mix from 8 tasks on the default pool.
-    let mix_store = {
-        let (s, d) = (store.clone(), Arc::clone(&data));
-        concurrent_ops_per_sec(8, move |i| {
+    let (s, d) = (store.clone(), Arc::clone(&data));
+    let (r, d2) = (Arc::clone(&raw), Arc::clone(&data));
+    let (mix_store, mix_raw) = interleaved_concurrently(
+        8,
+        move |i| {
             let (s, d) = (s.clone(), Arc::clone(&d));
             async move {
                 let u = (i as usize).wrapping_mul(2_654_435_761) % d.users.len();
@@ -547,13 +629,9 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
                 }
                 Ok(())
             }
-        })
-        .await?
-    };
-    let mix_raw = {
-        let (r, d) = (Arc::clone(&raw), Arc::clone(&data));
-        concurrent_ops_per_sec(8, move |i| {
-            let (r, d) = (Arc::clone(&r), Arc::clone(&d));
+        },
+        move |i| {
+            let (r, d) = (Arc::clone(&r), Arc::clone(&d2));
             async move {
                 let u = (i as usize).wrapping_mul(2_654_435_761) % d.users.len();
                 match i % 3 {
@@ -563,9 +641,9 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
                 }
                 Ok(())
             }
-        })
-        .await?
-    };
+        },
+    )
+    .await?;
     report(
         &mut figures,
         figure(name, "lookup mix, 8 tasks", mix_store, mix_raw),
@@ -604,9 +682,13 @@ async fn main() -> eyre::Result<()> {
         "backend", "operation", "store ops/s", "raw ops/s", "store/raw"
     );
     for f in &figures {
+        let ratio = f.speed_up.map_or_else(
+            || format!("{:.2}", f.store_over_raw),
+            |x| format!("({x:.1}x)"),
+        );
         println!(
-            "{:<12} {:<36} {:>12.0} {:>12.0} {:>10.2}",
-            f.backend, f.operation, f.store_ops_per_sec, f.raw_ops_per_sec, f.store_over_raw
+            "{:<12} {:<36} {:>12.0} {:>12.0} {:>10}",
+            f.backend, f.operation, f.store_ops_per_sec, f.raw_ops_per_sec, ratio
         );
     }
     std::fs::create_dir_all("target/bench")?;
@@ -615,7 +697,7 @@ async fn main() -> eyre::Result<()> {
         serde_json::to_string_pretty(&figures)?,
     )?;
     println!(
-        "\nwritten to target/bench/results.json (store/raw = time per op through Store / raw sqlx; for the recorder, raw time per row / recorder time per row)"
+        "\nwritten to target/bench/results.json (store/raw = time per op through Store / time per op of raw sqlx, measured in alternating slices; (Nx) = rows/s through the UsageRecorder / rows/s of one raw INSERT per call)"
     );
     Ok(())
 }
