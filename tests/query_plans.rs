@@ -1,5 +1,6 @@
 //! The aggregate queries use the indexes: each backend's planner is asked for its plan of
-//! the same statements the store runs (`EXPLAIN QUERY PLAN` / `EXPLAIN`).
+//! the same statements the store runs (`EXPLAIN QUERY PLAN` / `EXPLAIN`). On PostgreSQL
+//! `get_user_stats` runs its statement inside the `scoped_user_stats` function.
 
 mod common;
 

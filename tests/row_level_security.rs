@@ -1,6 +1,7 @@
 //! PostgreSQL row-level security on `activities`: connected as an ordinary role (as a
 //! server should be), a raw query without the tenant setting sees no activity at all, while
-//! the store's tenant-scoped calls keep working.
+//! the store's tenant-scoped calls keep working, and the one-statement read functions leave
+//! no tenant setting behind.
 
 mod common;
 
@@ -49,6 +50,15 @@ async fn raw_queries_without_the_tenant_setting_see_no_activities() -> eyre::Res
         let mut raw = PgConnection::connect(&app_url).await?;
         let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities").fetch_one(&mut raw).await?;
         assert_eq!(visible, 0, "no tenant setting, no rows");
+        // A scoped read function sets the tenant for its own statement only.
+        let scoped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scoped_user_activities($1, $2, 10)")
+            .bind(a.into_inner())
+            .bind(user.into_inner())
+            .fetch_one(&mut raw)
+            .await?;
+        assert_eq!(scoped, 3);
+        let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities").fetch_one(&mut raw).await?;
+        assert_eq!(visible, 0, "the setting ended with the statement");
         let mut tx = raw.begin().await?;
         sqlx::query("SELECT set_config('pierre.tenant_id', $1, true)").bind(a.to_string()).execute(&mut *tx).await?;
         let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities").fetch_one(&mut *tx).await?;

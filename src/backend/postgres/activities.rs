@@ -11,7 +11,8 @@ use crate::{
 
 /// A transaction in which PostgreSQL's row-level security policy on `activities` admits
 /// only `tenant`'s rows (migration `..._activities_row_level_security`): defence in depth
-/// under the `tenant_id` filter every statement carries anyway.
+/// under the `tenant_id` filter every statement carries anyway. Writes run in it; reads
+/// call the `scoped_*` functions, which set the tenant themselves in one round trip.
 async fn tenant_scope(
     pool: &PgPool,
     tenant: TenantId,
@@ -54,21 +55,21 @@ impl ActivityQueries for Postgres {
         tenant_id: TenantId,
         id: ActivityId,
     ) -> sqlx::Result<Option<ActivityRow>> {
-        let mut tx = tenant_scope(pool, tenant_id).await?;
-        let rows = sqlx::query_as!(
+        // One round trip: the function sets the tenant for row-level security itself
+        // (migration `..._tenant_scoped_reads`).
+        sqlx::query_as!(
             ActivityRow,
-            r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
-                user_id AS "user_id: UserId", name, activity_type, distance, duration,
-                start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
-                updated_at AS "updated_at: Timestamp"
-             FROM activities WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
+            r#"SELECT id AS "id!: ActivityId", tenant_id AS "tenant_id!: TenantId",
+                user_id AS "user_id!: UserId", name AS "name!",
+                activity_type AS "activity_type!", distance AS "distance!",
+                duration AS "duration!", start_date AS "start_date!: Timestamp",
+                created_at AS "created_at!: Timestamp", updated_at AS "updated_at!: Timestamp"
+             FROM scoped_activity($1, $2)"#,
             tenant_id as _,
             id as _
         )
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        .fetch_optional(pool)
+        .await
     }
 
     async fn select_user_activities(
@@ -77,25 +78,20 @@ impl ActivityQueries for Postgres {
         user_id: UserId,
         limit: i64,
     ) -> sqlx::Result<Vec<ActivityRow>> {
-        let mut tx = tenant_scope(pool, tenant_id).await?;
-        let rows = sqlx::query_as!(
+        sqlx::query_as!(
             ActivityRow,
-            r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
-                user_id AS "user_id: UserId", name, activity_type, distance, duration,
-                start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
-                updated_at AS "updated_at: Timestamp"
-             FROM activities
-             WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL
-             ORDER BY start_date DESC, id
-             LIMIT $3"#,
+            r#"SELECT id AS "id!: ActivityId", tenant_id AS "tenant_id!: TenantId",
+                user_id AS "user_id!: UserId", name AS "name!",
+                activity_type AS "activity_type!", distance AS "distance!",
+                duration AS "duration!", start_date AS "start_date!: Timestamp",
+                created_at AS "created_at!: Timestamp", updated_at AS "updated_at!: Timestamp"
+             FROM scoped_user_activities($1, $2, $3)"#,
             tenant_id as _,
             user_id as _,
             limit
         )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        .fetch_all(pool)
+        .await
     }
 
     async fn select_user_stats(
@@ -103,24 +99,20 @@ impl ActivityQueries for Postgres {
         tenant_id: TenantId,
         user_id: UserId,
     ) -> sqlx::Result<UserStatsRow> {
-        let mut tx = tenant_scope(pool, tenant_id).await?;
-        let rows = sqlx::query_as!(
+        sqlx::query_as!(
             UserStatsRow,
-            r#"SELECT COUNT(*) AS "total_activities!: i64",
-                SUM(distance) AS "total_distance?: f64",
-                SUM(duration)::BIGINT AS "total_time?: i64",
-                AVG(distance) AS "avg_distance?: f64",
-                MIN(start_date) AS "first_activity?: Timestamp",
-                MAX(start_date) AS "last_activity?: Timestamp"
-             FROM activities
-             WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL"#,
+            r#"SELECT total_activities AS "total_activities!: i64",
+                total_distance AS "total_distance?: f64",
+                total_time AS "total_time?: i64",
+                avg_distance AS "avg_distance?: f64",
+                first_activity AS "first_activity?: Timestamp",
+                last_activity AS "last_activity?: Timestamp"
+             FROM scoped_user_stats($1, $2)"#,
             tenant_id as _,
             user_id as _
         )
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        .fetch_one(pool)
+        .await
     }
 
     async fn soft_delete_activity(
