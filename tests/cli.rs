@@ -19,6 +19,7 @@ backend_tests!(
     rotate_key_leaves_tokens_readable_with_the_new_key_only,
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
+    copy_moves_everything_to_the_other_backend,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -346,5 +347,40 @@ async fn sqlite_restore_refuses_while_the_database_is_open() -> eyre::Result<()>
     let garbage = s.dir.path().join("garbage.db");
     std::fs::write(&garbage, b"not a database at all, just some bytes")?;
     failed(s.run(&["restore", &garbage.to_string_lossy()]));
+    Ok(())
+}
+
+async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    let (to, _cleanup) = <B::Other as TestBackend>::fresh_database().await?;
+    let printed = ok(s.run(&["copy", "--to", &to]));
+    assert!(
+        printed.contains("api_key_usage") && printed.contains("copied into"),
+        "{printed}"
+    );
+
+    let source = s.store().await?;
+    let target = Store::<B::Other>::new(&to, EncryptionKey::load(&s.key_path())?).await?;
+    let counts = target.table_counts().await?.rows;
+    assert_eq!(counts, source.table_counts().await?.rows);
+    assert!(
+        counts.iter().filter(|(_, n)| *n > 0).count() >= 7,
+        "the demo fills all tables but a2a_clients: {counts:?}"
+    );
+    let demo = target
+        .get_user_by_email("demo@pierre.example")
+        .await?
+        .expect("demo user copied");
+    let token = target
+        .get_strava_token(demo.id)
+        .await?
+        .expect("token copied");
+    assert_eq!(token.access_token, "demo-strava-access-token");
+    target.close().await;
+
+    let again = failed(s.run(&["copy", "--to", &to]));
+    assert!(again.contains("not empty"), "{again}");
     Ok(())
 }

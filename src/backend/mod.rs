@@ -28,6 +28,7 @@ pub trait Backend:
     + A2AClientQueries
     + TenantQueries
     + ActivityQueries
+    + CopyQueries
 {
     /// A one-line description, returned by [`Store::backend_info`](crate::Store::backend_info).
     const INFO: &'static str;

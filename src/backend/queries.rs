@@ -2,8 +2,10 @@
 //! These traits are the sealed supertraits of [`Backend`](super::Backend): they live in a
 //! private module, so no other crate can implement or call them.
 //!
-//! Every function runs exactly one statement and returns plain rows: no validation,
-//! encryption or decisions (those are in `Store`).
+//! Every function runs one statement and returns plain rows: no validation, encryption or
+//! decisions (those are in `Store`). On PostgreSQL the activities functions run theirs in the
+//! tenant's row-level security scope; `insert_stored_activities` runs one per row, in one
+//! transaction.
 
 use std::future::Future;
 
@@ -274,4 +276,68 @@ pub trait ActivityQueries: sqlx::Database {
         id: ActivityId,
         at: Timestamp,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}
+
+/// Every row of every table in primary-key order, a page at a time, and the writes only a
+/// copy between databases needs ([`Store::copy_into`](crate::Store::copy_into)). Each page
+/// starts after the last key of the previous one (`after`); the first starts at the nil id.
+pub trait CopyQueries: sqlx::Database {
+    fn page_users(
+        pool: &Pool<Self>,
+        after: UserId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<UserRow>>> + Send;
+    /// Sets the two columns that refer to other users (copied users first go in without
+    /// them, since they may refer to users not copied yet).
+    fn set_user_moderators(
+        pool: &Pool<Self>,
+        id: UserId,
+        approved_by: Option<UserId>,
+        suspended_by: Option<UserId>,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn page_oauth_tokens(
+        pool: &Pool<Self>,
+        after: (UserId, &str),
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<OAuthTokenRow>>> + Send;
+    fn page_api_keys(
+        pool: &Pool<Self>,
+        after: ApiKeyId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<ApiKeyRow>>> + Send;
+    fn page_a2a_clients(
+        pool: &Pool<Self>,
+        after: A2AClientId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<A2AClientRow>>> + Send;
+    fn page_tenants(
+        pool: &Pool<Self>,
+        after: TenantId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<TenantRow>>> + Send;
+    /// One tenant's activities, soft-deleted ones included.
+    fn page_activities(
+        pool: &Pool<Self>,
+        tenant: TenantId,
+        after: ActivityId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredActivityRow>>> + Send;
+    /// Inserts one tenant's activities as they were stored, in one transaction.
+    fn insert_stored_activities(
+        pool: &Pool<Self>,
+        tenant: TenantId,
+        rows: &[StoredActivityRow],
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// The ids only order the pages (a copy's rows get new ones).
+    fn page_api_key_usage(
+        pool: &Pool<Self>,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredApiKeyUsageRow>>> + Send;
+    /// As [`CopyQueries::page_api_key_usage`].
+    fn page_jwt_usage(
+        pool: &Pool<Self>,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredJwtUsageRow>>> + Send;
 }

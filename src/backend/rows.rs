@@ -103,6 +103,74 @@ pub struct JwtUsageRow {
     pub user_agent: Option<String>,
 }
 
+/// An `api_key_usage` row with its id, as a copy pages through them.
+#[derive(Debug)]
+pub struct StoredApiKeyUsageRow {
+    pub id: i64,
+    pub api_key_id: ApiKeyId,
+    pub timestamp: Timestamp,
+    pub endpoint: String,
+    pub method: String,
+    pub status_code: i64,
+    pub response_time_ms: Option<i64>,
+    pub request_size_bytes: Option<i64>,
+    pub response_size_bytes: Option<i64>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl From<StoredApiKeyUsageRow> for ApiKeyUsageRow {
+    fn from(r: StoredApiKeyUsageRow) -> Self {
+        Self {
+            api_key_id: r.api_key_id,
+            timestamp: r.timestamp,
+            endpoint: r.endpoint,
+            method: r.method,
+            status_code: r.status_code,
+            response_time_ms: r.response_time_ms,
+            request_size_bytes: r.request_size_bytes,
+            response_size_bytes: r.response_size_bytes,
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            error_message: r.error_message,
+        }
+    }
+}
+
+/// A `jwt_usage` row with its id, as a copy pages through them.
+#[derive(Debug)]
+pub struct StoredJwtUsageRow {
+    pub id: i64,
+    pub user_id: UserId,
+    pub timestamp: Timestamp,
+    pub endpoint: String,
+    pub method: String,
+    pub status_code: i64,
+    pub response_time_ms: Option<i64>,
+    pub request_size_bytes: Option<i64>,
+    pub response_size_bytes: Option<i64>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<StoredJwtUsageRow> for JwtUsageRow {
+    fn from(r: StoredJwtUsageRow) -> Self {
+        Self {
+            user_id: r.user_id,
+            timestamp: r.timestamp,
+            endpoint: r.endpoint,
+            method: r.method,
+            status_code: r.status_code,
+            response_time_ms: r.response_time_ms,
+            request_size_bytes: r.request_size_bytes,
+            response_size_bytes: r.response_size_bytes,
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+        }
+    }
+}
+
 /// The aggregate over a user's `api_key_usage` rows.
 #[derive(Debug)]
 pub struct UsageStatsRow {
@@ -154,6 +222,22 @@ pub struct ActivityRow {
     pub start_date: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An `activities` row as stored, soft-deleted or not (what a copy moves).
+#[derive(Debug)]
+pub struct StoredActivityRow {
+    pub id: ActivityId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub name: String,
+    pub activity_type: String,
+    pub distance: f64,
+    pub duration: i64,
+    pub start_date: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
 }
 
 /// The aggregate over a user's activities in one tenant.

@@ -7,6 +7,7 @@ mod activities;
 mod api_keys;
 mod auth;
 mod convert;
+mod copy;
 mod credentials;
 mod observe;
 mod recorder;
@@ -19,6 +20,7 @@ mod tokens;
 mod usage;
 mod users;
 
+pub use copy::CopyReport;
 pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
 pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};

@@ -95,6 +95,8 @@ impl Drop for Cleanup {
 
 /// What a backend needs to run the shared suite.
 pub trait TestBackend: Backend {
+    /// The other backend.
+    type Other: TestBackend;
     /// The URL of a new, empty database, and what removes it.
     fn fresh_database() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
     /// A URL of the OTHER backend (for scheme-mismatch tests).
@@ -121,6 +123,8 @@ pub trait TestBackend: Backend {
 }
 
 impl TestBackend for Sqlite {
+    type Other = Postgres;
+
     fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
         let _ = (sqlite, postgres);
         sqlite
@@ -185,6 +189,8 @@ impl TestBackend for Sqlite {
 }
 
 impl TestBackend for Postgres {
+    type Other = Sqlite;
+
     fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
         let _ = (sqlite, postgres);
         postgres

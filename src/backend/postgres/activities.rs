@@ -13,7 +13,7 @@ use crate::{
 /// only `tenant`'s rows (migration `..._activities_row_level_security`): defence in depth
 /// under the `tenant_id` filter every statement carries anyway. Writes run in it; reads
 /// call the `scoped_*` functions, which set the tenant themselves in one round trip.
-async fn tenant_scope(
+pub(super) async fn tenant_scope(
     pool: &PgPool,
     tenant: TenantId,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {

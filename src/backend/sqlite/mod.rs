@@ -5,6 +5,7 @@ mod a2a_clients;
 mod activities;
 mod api_keys;
 mod backup;
+mod copy;
 mod lifecycle;
 mod tenants;
 mod tokens;

@@ -79,6 +79,13 @@ pub enum Command {
     /// Seed a demo tenant, user, Strava token, API key, usage and activities, then print the
     /// user's usage and activity statistics.
     Demo,
+    /// Copy every row into the empty database at URL (e.g. from SQLite to PostgreSQL),
+    /// migrating it first. It is opened with this database's key. Stop the server first.
+    Copy {
+        /// The target database (sqlite:<path> or postgres://...); it must hold no rows.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 impl Cli {

@@ -1,8 +1,8 @@
 //! `pierre-store`: set up and look after a pierre-store database, on SQLite or PostgreSQL.
 //!
-//! The URL's scheme picks the backend at start-up (the only place in the project where a
-//! URL chooses a backend at run time); every command is generic code monomorphised for
-//! `Store<Sqlite>` and `Store<Postgres>`.
+//! The URL's scheme picks the backend at start-up (with `copy --to URL`, the target's too:
+//! the only places in the project where a URL chooses a backend at run time); every command
+//! is generic code monomorphised for `Store<Sqlite>` and `Store<Postgres>`.
 
 mod backends;
 mod cli;
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use pierre_store::{Postgres, Sqlite};
 
-use crate::cli::Cli;
+use crate::{backends::UrlBackend, cli::Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,13 +34,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> eyre::Result<()> {
     let url = cli.database_url();
-    match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => commands::run::<Sqlite>(cli, url).await,
-        Some("postgres" | "postgresql") => commands::run::<Postgres>(cli, url).await,
-        _ => eyre::bail!(
-            "unsupported database URL {:?}: use sqlite:<path> or postgres://...",
-            pierre_store::redact_url(&url)
-        ),
+    match backends::backend_of(&url)? {
+        UrlBackend::Sqlite => commands::run::<Sqlite>(cli, url).await,
+        UrlBackend::Postgres => commands::run::<Postgres>(cli, url).await,
     }
 }
 

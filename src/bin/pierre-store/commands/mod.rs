@@ -1,14 +1,15 @@
 //! The commands, written once for both backends.
 
+mod copy;
 mod demo;
 mod maintenance;
 mod setup;
 
 use eyre::WrapErr;
-use pierre_store::{EncryptionKey, Store, StoreConfig, redact_url};
+use pierre_store::{EncryptionKey, Postgres, Sqlite, Store, StoreConfig, redact_url};
 
 use crate::{
-    backends::AdminBackend,
+    backends::{AdminBackend, UrlBackend, backend_of},
     cli::{Cli, Command},
     output::Output,
 };
@@ -54,6 +55,22 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                     batch_size,
                 } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
                 Command::Demo => demo::demo(&store, out).await,
+                Command::Copy { to } => {
+                    let path_given = cli.key_path.is_some();
+                    async {
+                        match backend_of(&to)? {
+                            UrlBackend::Sqlite => {
+                                let target = open::<Sqlite>(&to, &key_path, path_given).await?;
+                                copy::copy(&store, target, &to, out).await
+                            }
+                            UrlBackend::Postgres => {
+                                let target = open::<Postgres>(&to, &key_path, path_given).await?;
+                                copy::copy(&store, target, &to, out).await
+                            }
+                        }
+                    }
+                    .await
+                }
                 Command::Init | Command::Restore { .. } => unreachable!("handled above"),
             };
             store.close().await;

@@ -1,0 +1,192 @@
+//! Copying a whole database into an empty one on the other backend: every row arrives,
+//! secrets still authenticate and tokens still decrypt, soft-deleted activities and users
+//! that refer to users copied after them survive; a non-empty target or one at another
+//! schema version is refused untouched.
+
+mod common;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{
+    Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
+    UsageRecorderConfig, User, UserId,
+};
+use time::{Duration, OffsetDateTime, macros::datetime};
+use uuid::Uuid;
+
+/// Named after the source backend (the suite counts tests per backend by module).
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copies_everything_to_postgres() -> eyre::Result<()> {
+        super::copies_everything::<pierre_store::Sqlite, pierre_store::Postgres>().await
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copies_everything_to_sqlite() -> eyre::Result<()> {
+        super::copies_everything::<pierre_store::Postgres, pierre_store::Sqlite>().await
+    }
+}
+
+const USAGE_ROWS: u32 = 1_234;
+
+async fn copies_everything<A: TestBackend, B: TestBackend>() -> eyre::Result<()> {
+    let source = TestDb::<A>::new().await?;
+    let s = &source.store;
+
+    // The approver's id sorts after the approved user's: it is copied later.
+    let approver = User {
+        id: UserId::from(Uuid::from_u128(u128::MAX - 1)),
+        is_admin: true,
+        ..User::new("admin@example.com", "hash-a")
+    };
+    let approved = User {
+        id: UserId::from(Uuid::from_u128(1)),
+        approved_by: Some(approver.id),
+        approved_at: Some(datetime!(2026-01-02 03:04:05.123456 UTC)),
+        suspended_by: Some(approver.id),
+        suspended_at: Some(datetime!(2026-02-03 04:05:06 UTC)),
+        suspension_reason: Some("copied".into()),
+        ..User::new("user@example.com", "hash-u")
+    };
+    s.create_user(&approver).await?;
+    s.create_user(&approved).await?;
+    let runner = s
+        .create_user(&User::new("runner@example.com", "hash-r"))
+        .await?;
+
+    let tenant = s
+        .create_tenant(&Tenant::new("Club", "club", runner))
+        .await?;
+    let mut activity_ids = Vec::new();
+    for n in 0..3 {
+        let activity = Activity::new(
+            runner,
+            &format!("run {n}"),
+            "run",
+            1000.5 * f64::from(n + 1),
+            1800 + i64::from(n),
+            datetime!(2026-03-01 06:00 UTC) + Duration::days(i64::from(n)),
+        );
+        activity_ids.push(s.create_activity(tenant, &activity).await?);
+    }
+    assert!(s.delete_activity(tenant, activity_ids[0]).await?);
+
+    let (key, plaintext) = s
+        .issue_api_key(
+            runner,
+            "laptop",
+            ApiKeyTier::Premium,
+            vec!["read".into()],
+            None,
+        )
+        .await?;
+    let token = OAuthToken {
+        access_token: "strava-access-secret".into(),
+        refresh_token: Some("strava-refresh-secret".into()),
+        expires_at: Some(datetime!(2026-12-01 00:00 UTC)),
+        scope: Some("read".into()),
+    };
+    s.upsert_oauth_token(runner, OAuthProvider::Strava, &token)
+        .await?;
+    let (client, client_secret) = s
+        .issue_a2a_client("agent", vec!["read".into()], 100)
+        .await?;
+
+    // More usage rows than one page of the copy.
+    let recorder = s.usage_recorder(UsageRecorderConfig::default())?;
+    let start = OffsetDateTime::now_utc() - Duration::hours(1);
+    for n in 0..USAGE_ROWS {
+        let usage = ApiKeyUsage {
+            timestamp: start + Duration::milliseconds(i64::from(n)),
+            response_time_ms: Some(n % 97),
+            ..ApiKeyUsage::new(key.id, "/mcp", "POST", if n % 10 == 0 { 500 } else { 200 })
+        };
+        recorder.record_api(&usage).await?;
+    }
+    for _ in 0..3 {
+        recorder
+            .record_jwt(&JwtUsage::new(runner, "/jwt", "GET", 200))
+            .await?;
+    }
+    assert_eq!(recorder.shutdown().await.written, u64::from(USAGE_ROWS) + 3);
+
+    // The target opens its database with the source's key, as a server moving over would.
+    let target_db = TestDb::<B>::new().await?;
+    let t = target_db.reopen_with(source.key.clone()).await?;
+    let report = s.copy_into(&t).await?;
+    let copied: Vec<_> = report.rows.iter().map(|(table, n)| (*table, *n)).collect();
+    assert_eq!(
+        copied,
+        [
+            ("users", 3),
+            ("tenants", 1),
+            ("api_keys", 1),
+            ("user_oauth_tokens", 1),
+            ("a2a_clients", 1),
+            ("activities", 3),
+            ("api_key_usage", u64::from(USAGE_ROWS)),
+            ("jwt_usage", 3),
+        ]
+    );
+    assert_eq!(s.table_counts().await?.rows, t.table_counts().await?.rows);
+
+    for user in [approver.id, approved.id, runner] {
+        assert!(t.get_user(user).await? == s.get_user(user).await?, "{user}");
+    }
+    assert!(t.get_user(approved.id).await? == Some(approved.clone()));
+    assert_eq!(t.get_tenant(tenant).await?, s.get_tenant(tenant).await?);
+    assert_eq!(
+        t.get_user_activities(tenant, runner, 10).await?,
+        s.get_user_activities(tenant, runner, 10).await?
+    );
+    assert_eq!(t.get_user_activities(tenant, runner, 10).await?.len(), 2);
+    assert_eq!(
+        t.get_activity(tenant, activity_ids[0]).await?,
+        None,
+        "still deleted"
+    );
+    assert_eq!(
+        t.get_user_stats(tenant, runner).await?,
+        s.get_user_stats(tenant, runner).await?
+    );
+    assert_eq!(
+        t.get_usage_stats(runner).await?,
+        s.get_usage_stats(runner).await?
+    );
+    assert!(
+        t.get_oauth_token(runner, OAuthProvider::Strava).await? == Some(token),
+        "the token decrypts on the target"
+    );
+    let found = t
+        .authenticate_api_key(&plaintext)
+        .await?
+        .expect("key copied");
+    assert_eq!((found.id, found.usage_count), (key.id, 1));
+    let agent = t
+        .authenticate_a2a_client(client_secret.expose())
+        .await?
+        .expect("client copied");
+    assert_eq!(agent.id, client.id);
+
+    // A second copy into the now non-empty target is refused and changes nothing.
+    let before = t.table_counts().await?.rows;
+    let err = s.copy_into(&t).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field: "target", reason } if reason.contains("not empty")),
+        "{err:?}"
+    );
+    assert_eq!(t.table_counts().await?.rows, before);
+
+    // So is a target at another schema version.
+    let (url, _cleanup) = B::fresh_database().await?;
+    let behind = Store::<B>::new(&url, source.key.clone()).await?;
+    let first = behind.migration_status().await?[0].version;
+    behind.migrate_to(first).await?;
+    let err = s.copy_into(&behind).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field: "target", reason } if reason.contains("schema version")),
+        "{err:?}"
+    );
+    Ok(())
+}
