@@ -83,6 +83,32 @@ fn seconds() -> Duration {
 /// machine's load during the measurement hits both alike.
 const SLICES: u32 = 10;
 
+/// Runs `store_slice` and `raw_slice` (each measuring for the duration it is given and
+/// returning (ops, seconds)) in `SLICES` alternating turns, store first in even turns and
+/// raw first in odd ones; returns their ops/s over all turns.
+async fn alternate(
+    mut store_slice: impl AsyncFnMut(Duration) -> eyre::Result<(u64, f64)>,
+    mut raw_slice: impl AsyncFnMut(Duration) -> eyre::Result<(u64, f64)>,
+) -> eyre::Result<(f64, f64)> {
+    let slice = seconds() / SLICES;
+    let (mut store_total, mut raw_total) = ((0, 0.0), (0, 0.0));
+    for round in 0..SLICES {
+        let (a, b) = if round % 2 == 0 {
+            let a = store_slice(slice).await?;
+            (a, raw_slice(slice).await?)
+        } else {
+            let b = raw_slice(slice).await?;
+            (store_slice(slice).await?, b)
+        };
+        store_total = (store_total.0 + a.0, store_total.1 + a.1);
+        raw_total = (raw_total.0 + b.0, raw_total.1 + b.1);
+    }
+    Ok((
+        store_total.0 as f64 / store_total.1,
+        raw_total.0 as f64 / raw_total.1,
+    ))
+}
+
 /// Runs `op` until `limit` has passed; returns (ops, seconds).
 async fn run_for<F, Fut>(op: &mut F, next: &mut u64, limit: Duration) -> eyre::Result<(u64, f64)>
 where
@@ -99,8 +125,8 @@ where
     Ok((n, started.elapsed().as_secs_f64()))
 }
 
-/// Measures `store` and `raw` in alternating slices (store first in even slices, raw first
-/// in odd ones) after a short warm-up of each; returns their ops/s.
+/// Measures `store` and `raw` in alternating slices after a short warm-up of each; returns
+/// their ops/s.
 async fn interleaved<S, SFut, R, RFut>(mut store: S, mut raw: R) -> eyre::Result<(f64, f64)>
 where
     S: FnMut(u64) -> SFut,
@@ -115,23 +141,11 @@ where
         raw(next_raw).await?;
         next_raw += 1;
     }
-    let slice = seconds() / SLICES;
-    let (mut store_total, mut raw_total) = ((0, 0.0), (0, 0.0));
-    for round in 0..SLICES {
-        let (a, b) = if round % 2 == 0 {
-            let a = run_for(&mut store, &mut next_store, slice).await?;
-            (a, run_for(&mut raw, &mut next_raw, slice).await?)
-        } else {
-            let b = run_for(&mut raw, &mut next_raw, slice).await?;
-            (run_for(&mut store, &mut next_store, slice).await?, b)
-        };
-        store_total = (store_total.0 + a.0, store_total.1 + a.1);
-        raw_total = (raw_total.0 + b.0, raw_total.1 + b.1);
-    }
-    Ok((
-        store_total.0 as f64 / store_total.1,
-        raw_total.0 as f64 / raw_total.1,
-    ))
+    alternate(
+        async |slice| run_for(&mut store, &mut next_store, slice).await,
+        async |slice| run_for(&mut raw, &mut next_raw, slice).await,
+    )
+    .await
 }
 
 /// Runs `op` from `tasks` concurrent tasks until `limit` has passed; returns (ops, seconds).
@@ -179,23 +193,11 @@ where
     RFut: Future<Output = eyre::Result<()>> + Send,
 {
     let (store, raw) = (Arc::new(store), Arc::new(raw));
-    let slice = seconds() / SLICES;
-    let (mut store_total, mut raw_total) = ((0, 0.0), (0, 0.0));
-    for round in 0..SLICES {
-        let (a, b) = if round % 2 == 0 {
-            let a = run_concurrently_for(tasks, &store, slice).await?;
-            (a, run_concurrently_for(tasks, &raw, slice).await?)
-        } else {
-            let b = run_concurrently_for(tasks, &raw, slice).await?;
-            (run_concurrently_for(tasks, &store, slice).await?, b)
-        };
-        store_total = (store_total.0 + a.0, store_total.1 + a.1);
-        raw_total = (raw_total.0 + b.0, raw_total.1 + b.1);
-    }
-    Ok((
-        store_total.0 as f64 / store_total.1,
-        raw_total.0 as f64 / raw_total.1,
-    ))
+    alternate(
+        async |slice| run_concurrently_for(tasks, &store, slice).await,
+        async |slice| run_concurrently_for(tasks, &raw, slice).await,
+    )
+    .await
 }
 
 fn figure(backend: &'static str, operation: &'static str, store: f64, raw: f64) -> Figure {

@@ -107,6 +107,12 @@ fn sample<S: Strategy>(runner: &mut TestRunner, strategy: &S) -> eyre::Result<S:
         .current())
 }
 
+/// The check of a round trip: the row read back is the one written.
+fn read_back<T: PartialEq + std::fmt::Debug>(stored: Option<T>, expected: &T) -> eyre::Result<()> {
+    eyre::ensure!(stored.as_ref() == Some(expected), "stored {stored:?}");
+    Ok(())
+}
+
 /// Runs `case` for each sample: on success `check` must hold; on failure the error must be
 /// typed and the tables untouched. Returns (accepted, rejected).
 async fn property<B: TestBackend, S, F, Fut>(
@@ -237,11 +243,7 @@ async fn tokens_round_trip_or_fail_cleanly<B: TestBackend>() -> eyre::Result<()>
                 expires_at: token.expires_at.map(micros),
                 ..token
             };
-            Ok(if stored.as_ref() == Some(&expected) {
-                Ok(())
-            } else {
-                Err(eyre::eyre!("stored {stored:?}"))
-            })
+            Ok(read_back(stored, &expected))
         }
     })
     .await?;
@@ -271,11 +273,7 @@ async fn api_keys_round_trip_or_fail_cleanly<B: TestBackend>() -> eyre::Result<(
             key.metadata = metadata;
             store.create_api_key(&key).await?;
             let stored = store.get_api_key_by_hash(&key.key_hash).await?;
-            Ok(if stored.as_ref() == Some(&key) {
-                Ok(())
-            } else {
-                Err(eyre::eyre!("stored {stored:?}"))
-            })
+            Ok(read_back(stored, &key))
         }
     })
     .await?;
@@ -304,11 +302,7 @@ async fn a2a_clients_round_trip_or_fail_cleanly<B: TestBackend>() -> eyre::Resul
                 client.metadata = metadata;
                 store.create_a2a_client(&client).await?;
                 let stored = store.get_a2a_client(client.id).await?;
-                Ok(if stored.as_ref() == Some(&client) {
-                    Ok(())
-                } else {
-                    Err(eyre::eyre!("stored {stored:?}"))
-                })
+                Ok(read_back(stored, &client))
             }
         },
     )
@@ -332,11 +326,7 @@ async fn tenants_round_trip_or_fail_cleanly<B: TestBackend>() -> eyre::Result<()
             tenant.domain = domain;
             store.create_tenant(&tenant).await?;
             let stored = store.get_tenant(tenant.id).await?;
-            Ok(if stored.as_ref() == Some(&tenant) {
-                Ok(())
-            } else {
-                Err(eyre::eyre!("stored {stored:?}"))
-            })
+            Ok(read_back(stored, &tenant))
         }
     })
     .await?;
@@ -364,11 +354,7 @@ async fn activities_round_trip_or_fail_cleanly<B: TestBackend>() -> eyre::Result
                 tenant_id: tenant,
                 ..activity
             };
-            Ok(if stored.as_ref() == Some(&expected) {
-                Ok(())
-            } else {
-                Err(eyre::eyre!("stored {stored:?}"))
-            })
+            Ok(read_back(stored, &expected))
         }
     })
     .await?;

@@ -38,8 +38,10 @@ impl<A: Backend> Store<A> {
     /// source; [`Error::Database`].
     pub async fn copy_into<B: Backend>(&self, target: &Store<B>) -> Result<CopyReport> {
         self.observe("copy_into", async move {
-            let (source_version, target_version) =
-                (self.schema_version().await?, target.schema_version().await?);
+            let (source_version, target_version) = (
+                self.read_schema_version().await?,
+                target.read_schema_version().await?,
+            );
             if source_version != target_version {
                 return Err(Error::invalid(
                     "target",
@@ -49,7 +51,7 @@ impl<A: Backend> Store<A> {
                     ),
                 ));
             }
-            let counts = target.table_counts().await?;
+            let counts = target.read_table_counts().await?;
             if let Some((table, _)) = counts.rows.iter().find(|(_, n)| *n > 0) {
                 return Err(Error::invalid(
                     "target",

@@ -71,16 +71,19 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
     pub async fn schema_version(&self) -> Result<Option<i64>> {
-        self.observe("schema_version", async move {
-            Ok(self
-                .read_migration_status()
-                .await?
-                .iter()
-                .filter(|m| m.applied)
-                .map(|m| m.version)
-                .max())
-        })
-        .await
+        self.observe("schema_version", self.read_schema_version())
+            .await
+    }
+
+    /// [`Store::schema_version`] without its own metrics and span.
+    pub(super) async fn read_schema_version(&self) -> Result<Option<i64>> {
+        Ok(self
+            .read_migration_status()
+            .await?
+            .iter()
+            .filter(|m| m.applied)
+            .map(|m| m.version)
+            .max())
     }
 
     /// Every migration this build embeds and every one the database recorded, by version.
@@ -136,28 +139,30 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`](crate::Error::Database), e.g. before the schema exists.
     pub async fn table_counts(&self) -> Result<TableCounts> {
-        self.observe("table_counts", async move {
-            let row = B::select_table_counts(&self.pool).await?;
-            Ok(TableCounts {
-                rows: vec![
-                    ("users", stored_count("users", row.users)?),
-                    (
-                        "user_oauth_tokens",
-                        stored_count("user_oauth_tokens", row.user_oauth_tokens)?,
-                    ),
-                    ("api_keys", stored_count("api_keys", row.api_keys)?),
-                    (
-                        "api_key_usage",
-                        stored_count("api_key_usage", row.api_key_usage)?,
-                    ),
-                    ("jwt_usage", stored_count("jwt_usage", row.jwt_usage)?),
-                    ("a2a_clients", stored_count("a2a_clients", row.a2a_clients)?),
-                    ("tenants", stored_count("tenants", row.tenants)?),
-                    ("activities", stored_count("activities", row.activities)?),
-                ],
-                size_bytes: stored_count("size_bytes", row.size_bytes)?,
-            })
+        self.observe("table_counts", self.read_table_counts()).await
+    }
+
+    /// [`Store::table_counts`] without its own metrics and span.
+    pub(super) async fn read_table_counts(&self) -> Result<TableCounts> {
+        let row = B::select_table_counts(&self.pool).await?;
+        Ok(TableCounts {
+            rows: vec![
+                ("users", stored_count("users", row.users)?),
+                (
+                    "user_oauth_tokens",
+                    stored_count("user_oauth_tokens", row.user_oauth_tokens)?,
+                ),
+                ("api_keys", stored_count("api_keys", row.api_keys)?),
+                (
+                    "api_key_usage",
+                    stored_count("api_key_usage", row.api_key_usage)?,
+                ),
+                ("jwt_usage", stored_count("jwt_usage", row.jwt_usage)?),
+                ("a2a_clients", stored_count("a2a_clients", row.a2a_clients)?),
+                ("tenants", stored_count("tenants", row.tenants)?),
+                ("activities", stored_count("activities", row.activities)?),
+            ],
+            size_bytes: stored_count("size_bytes", row.size_bytes)?,
         })
-        .await
     }
 }

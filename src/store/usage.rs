@@ -31,9 +31,7 @@ impl<B: Backend> Store<B> {
     pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
         self.observe("record_api_usage", async move {
             let row = api_usage_row(usage)?;
-            let inserted = B::insert_api_key_usage(&self.pool, &row)
-                .await
-                .map_err(Error::on_write("api key usage", "api key"))?;
+            let inserted = B::insert_api_key_usage(&self.pool, &row).await?;
             inserted_or_missing(inserted, "api key", &usage.api_key_id)
         })
         .await
@@ -46,9 +44,7 @@ impl<B: Backend> Store<B> {
     pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
         self.observe("record_jwt_usage", async move {
             let row = jwt_usage_row(usage)?;
-            let inserted = B::insert_jwt_usage(&self.pool, &row)
-                .await
-                .map_err(Error::on_write("jwt usage", "user"))?;
+            let inserted = B::insert_jwt_usage(&self.pool, &row).await?;
             inserted_or_missing(inserted, "user", &usage.user_id)
         })
         .await
