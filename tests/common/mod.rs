@@ -63,6 +63,32 @@ impl<B: TestBackend> TestDb<B> {
         })
     }
 
+    /// A fresh, migrated database opened the way the README tells users to run in
+    /// production: on PostgreSQL as an ordinary role (`NOSUPERUSER NOBYPASSRLS`) that owns
+    /// the database and applied its migrations; on SQLite the same as [`TestDb::new`].
+    /// `url` is that role's URL; [`TestDb::admin_url`] is the server's superuser one.
+    pub async fn new_as_app_role() -> eyre::Result<Self> {
+        let (url, cleanup) = B::fresh_database_as_app_role().await?;
+        let key = EncryptionKey::generate();
+        let store = Store::<B>::new(&url, key.clone()).await?;
+        store.migrate().await?;
+        Ok(Self {
+            store,
+            url,
+            key,
+            cleanup,
+        })
+    }
+
+    /// A URL with full rights on this database: the app URL on SQLite, the superuser's
+    /// on PostgreSQL (for checks that must see past row-level security).
+    pub fn admin_url(&self) -> String {
+        match &self.cleanup {
+            Cleanup::PgAppDatabase { admin_url, .. } => admin_url.clone(),
+            _ => self.url.clone(),
+        }
+    }
+
     /// Another store on the same database, with another key.
     pub async fn reopen_with(&self, key: EncryptionKey) -> eyre::Result<Store<B>> {
         Ok(Store::<B>::new(&self.url, key).await?)
@@ -75,6 +101,13 @@ pub enum Cleanup {
     Dir(tempfile::TempDir),
     /// A PostgreSQL database, dropped (with its connections) on drop.
     PgDatabase(String),
+    /// A PostgreSQL database owned by an ordinary role: both dropped on drop.
+    PgAppDatabase {
+        /// The superuser URL of the database.
+        admin_url: String,
+        /// The owning role.
+        role: String,
+    },
 }
 
 impl Drop for Cleanup {
@@ -90,6 +123,28 @@ impl Drop for Cleanup {
             })
             .join();
         }
+        if let Self::PgAppDatabase { admin_url, role } = self {
+            let (url, role) = (admin_url.clone(), role.clone());
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| {
+                        rt.block_on(async {
+                            let _ = Postgres::force_drop_database(&url).await;
+                            let server = postgres_server_url();
+                            if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                                let _ = sqlx::query(AssertSqlSafe(format!(
+                                    "DROP ROLE IF EXISTS {role}"
+                                )))
+                                .execute(&mut admin)
+                                .await;
+                            }
+                        });
+                    })
+            })
+            .join();
+        }
     }
 }
 
@@ -99,6 +154,10 @@ pub trait TestBackend: Backend {
     type Other: TestBackend;
     /// The URL of a new, empty database, and what removes it.
     fn fresh_database() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
+    /// As [`TestBackend::fresh_database`], but on PostgreSQL the database is owned by a new
+    /// ordinary role (`NOSUPERUSER NOBYPASSRLS`, password login) and the URL is that role's:
+    /// the set-up the README recommends. The same as `fresh_database` on SQLite.
+    fn fresh_database_as_app_role() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
     /// A URL of the OTHER backend (for scheme-mismatch tests).
     fn other_backend_url() -> &'static str;
     /// The raw stored `(access_token, refresh_token)` columns of a token row.
@@ -139,6 +198,10 @@ impl TestBackend for Sqlite {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite:{}", dir.path().join("pierre.db").display());
         Ok((url, Cleanup::Dir(dir)))
+    }
+
+    async fn fresh_database_as_app_role() -> eyre::Result<(String, Cleanup)> {
+        Self::fresh_database().await
     }
 
     fn other_backend_url() -> &'static str {
@@ -202,17 +265,33 @@ impl TestBackend for Postgres {
     }
 
     async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
-        let server = postgres_server_url();
-        let (base, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
-        let base = base.rsplit_once('/').map_or(base, |(root, _)| root);
         let name = format!("pierre_test_{}", uuid::Uuid::new_v4().simple());
-        let url = if query.is_empty() {
-            format!("{base}/{name}")
-        } else {
-            format!("{base}/{name}?{query}")
-        };
+        let url = with_database(&postgres_server_url(), &name, None);
         Postgres::create_database(&url).await?;
         Ok((url.clone(), Cleanup::PgDatabase(url)))
+    }
+
+    async fn fresh_database_as_app_role() -> eyre::Result<(String, Cleanup)> {
+        let server = postgres_server_url();
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let (role, name) = (
+            format!("pierre_app_{suffix}"),
+            format!("pierre_test_{suffix}"),
+        );
+        let mut admin = sqlx::PgConnection::connect(&server).await?;
+        for statement in [
+            format!(
+                "CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
+            ),
+            format!("CREATE DATABASE {name} OWNER {role}"),
+        ] {
+            sqlx::query(AssertSqlSafe(statement))
+                .execute(&mut admin)
+                .await?;
+        }
+        let admin_url = with_database(&server, &name, None);
+        let app_url = with_database(&server, &name, Some(&role));
+        Ok((app_url, Cleanup::PgAppDatabase { admin_url, role }))
     }
 
     fn other_backend_url() -> &'static str {
@@ -259,6 +338,26 @@ impl TestBackend for Postgres {
         Ok(sqlx::query_scalar(AssertSqlSafe(sql))
             .fetch_one(&mut conn)
             .await?)
+    }
+}
+
+/// `server` (a PostgreSQL URL) pointed at database `name`, logged in as `role` with the
+/// password `app-password` when given (the server's user otherwise).
+pub fn with_database(server: &str, name: &str, role: Option<&str>) -> String {
+    let (base, query) = server.split_once('?').unwrap_or((server, ""));
+    let base = base.rsplit_once('/').map_or(base, |(root, _)| root);
+    let base = match role {
+        Some(role) => {
+            let (scheme, rest) = base.split_once("://").expect("a URL with a scheme");
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{role}:app-password@{host}")
+        }
+        None => base.to_owned(),
+    };
+    if query.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{query}")
     }
 }
 
