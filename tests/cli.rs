@@ -8,9 +8,11 @@ use std::{
     process::{Command, Output},
 };
 
-use common::{Cleanup, TestBackend};
-use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Store, User};
-use time::{Duration, OffsetDateTime};
+use common::{Cleanup, TestBackend, raw_counts};
+use pierre_store::{
+    Activity, ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, Tenant, User,
+};
+use time::{Duration, OffsetDateTime, macros::datetime};
 
 backend_tests!(
     init_twice_changes_nothing_the_second_time,
@@ -33,7 +35,16 @@ struct Setup<B: TestBackend> {
 
 impl<B: TestBackend> Setup<B> {
     async fn new() -> eyre::Result<Self> {
-        let (url, cleanup) = B::fresh_database().await?;
+        Self::with(B::fresh_database().await?)
+    }
+
+    /// On PostgreSQL, a database owned by an ordinary role, reached as that role: the set-up
+    /// the README recommends for production.
+    async fn new_as_app_role() -> eyre::Result<Self> {
+        Self::with(B::fresh_database_as_app_role().await?)
+    }
+
+    fn with((url, cleanup): (String, Cleanup)) -> eyre::Result<Self> {
         Ok(Self {
             url,
             dir: tempfile::tempdir()?,
@@ -50,8 +61,14 @@ impl<B: TestBackend> Setup<B> {
         self.run_with_key(&self.key_path(), args)
     }
 
+    /// A URL that sees every row: the superuser's on PostgreSQL.
+    fn admin_url(&self) -> &str {
+        self._cleanup.admin_url().unwrap_or(&self.url)
+    }
+
     fn run_with_key(&self, key: &Path, args: &[&str]) -> Output {
         pierre_store_cmd()
+            .current_dir(self.dir.path())
             .arg("--database-url")
             .arg(&self.url)
             .arg("--key-path")
@@ -166,32 +183,90 @@ async fn migrate_status_and_status_describe_the_database<B: TestBackend>() -> ey
     Ok(())
 }
 
+/// Backups and restores as the role the README recommends (on PostgreSQL an ordinary
+/// owner, bound by row-level security), with activities in two tenants: `status` counts
+/// every row, a failed backup leaves nothing at its path, a backup is private (0600) and
+/// never replaces a file, and restoring it (into a new database, and over the live one)
+/// brings back every row of every table, as a superuser counts them.
 async fn backup_then_restore_brings_the_data_back<B: TestBackend>() -> eyre::Result<()> {
-    let s = Setup::<B>::new().await?;
+    let s = Setup::<B>::new_as_app_role().await?;
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
-    let backup = s.dir.path().join("pierre.backup");
-    let backup_arg = backup.to_string_lossy().into_owned();
-    ok(s.run(&["backup", &backup_arg]));
-    failed(s.run(&["backup", &backup_arg]));
-
-    let before = {
+    {
         let store = s.store().await?;
-        let counts = store.table_counts().await?.rows;
+        let user = store
+            .create_user(&User::new("second@example.com", "hash"))
+            .await?;
+        let tenant = store
+            .create_tenant(&Tenant::new("Second", "second", user))
+            .await?;
+        for n in 0..2 {
+            let activity =
+                Activity::new(user, "ride", "ride", 2.0, n, datetime!(2026-03-01 06:00 UTC));
+            store.create_activity(tenant, &activity).await?;
+        }
+        store.close().await;
+    }
+    let source = raw_counts::<B>(s.admin_url()).await?;
+    let activities = source
+        .iter()
+        .find(|(table, _)| *table == "activities")
+        .map_or(0, |(_, n)| *n);
+    assert!(activities > 2, "activities in both tenants: {source:?}");
+    let status = ok(s.run(&["status"]));
+    let line = format!("  {:<18} {:>10} rows", "activities", activities);
+    assert!(status.contains(&line), "{line:?} missing from\n{status}");
+
+    // A path that starts with a dash, relative to the working directory.
+    let backup = s.dir.path().join("-pierre.backup");
+    if s._cleanup.admin_url().is_some() {
+        // A table the app role may not read makes pg_dump fail part-way.
+        B::raw_execute(s.admin_url(), "CREATE TABLE zz_not_yours (x integer)").await?;
+        failed(s.run(&["backup", "--", "-pierre.backup"]));
+        assert!(!backup.exists(), "a failed backup leaves nothing at its path");
+        B::raw_execute(s.admin_url(), "DROP TABLE zz_not_yours").await?;
+    }
+    ok(s.run(&["backup", "--", "-pierre.backup"]));
+    assert_eq!(
+        format!("{:o}", std::fs::metadata(&backup)?.permissions().mode() & 0o777),
+        "600",
+        "a backup is readable by its owner only"
+    );
+    let written = std::fs::read(&backup)?;
+    failed(s.run(&["backup", "--", "-pierre.backup"]));
+    assert_eq!(std::fs::read(&backup)?, written, "an existing file is left alone");
+    let mut names: Vec<_> = std::fs::read_dir(s.dir.path())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    names.retain(|n| n != "keys" && !n.starts_with("pierre.db"));
+    assert_eq!(names, ["-pierre.backup"], "no stray files");
+
+    // Into a new database, as its own ordinary role.
+    let other = Setup::<B>::new_as_app_role().await?;
+    let restored = pierre_store_cmd()
+        .current_dir(s.dir.path())
+        .args(["--database-url", &other.url, "--key-path"])
+        .arg(s.key_path())
+        .args(["restore", "--", "-pierre.backup"])
+        .output()?;
+    ok(restored);
+    assert_eq!(
+        raw_counts::<B>(other.admin_url()).await?,
+        source,
+        "every row of every table in the restored database"
+    );
+
+    // Over the live database, which has moved on since.
+    {
+        let store = s.store().await?;
         store
             .create_user(&User::new("after-backup@example.com", "hash"))
             .await?;
         store.close().await;
-        counts
-    };
-    ok(s.run(&["restore", &backup_arg]));
-
+    }
+    ok(s.run(&["restore", "--", "-pierre.backup"]));
+    assert_eq!(raw_counts::<B>(s.admin_url()).await?, source);
     let store = s.store().await?;
-    assert_eq!(
-        store.table_counts().await?.rows,
-        before,
-        "rows as they were at the backup"
-    );
     assert!(
         store
             .get_user_by_email("after-backup@example.com")
@@ -355,7 +430,13 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
     let (to, _cleanup) = <B::Other as TestBackend>::fresh_database().await?;
-    let printed = ok(s.run(&["copy", "--to", &to]));
+    // The target URL from the environment, so that its password stays out of `ps`.
+    let printed = ok(pierre_store_cmd()
+        .env("COPY_TO_DATABASE_URL", &to)
+        .args(["--database-url", &s.url, "--key-path"])
+        .arg(s.key_path())
+        .arg("copy")
+        .output()?);
     assert!(
         printed.contains("api_key_usage") && printed.contains("copied into"),
         "{printed}"
@@ -382,5 +463,68 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
 
     let again = failed(s.run(&["copy", "--to", &to]));
     assert!(again.contains("not empty"), "{again}");
+    Ok(())
+}
+
+/// The password of a PostgreSQL URL, in whichever form sqlx accepts it (here a `password`
+/// query parameter among others), appears neither in `status` output nor on the command
+/// line of `pg_dump` / `pg_restore` (which other local users can read in `ps`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()> {
+    let s = Setup::<Postgres>::new_as_app_role().await?;
+    let (userinfo_form, query) = s.url.split_once('?').unwrap_or((&s.url, ""));
+    let (before_password, after_password) = userinfo_form
+        .split_once(":app-password@")
+        .expect("the harness URL has the password in its userinfo");
+    let mut url = format!("{before_password}@{after_password}?application_name=pierre-admin&password=app-password");
+    if !query.is_empty() {
+        url = format!("{url}&{query}");
+    }
+
+    // Wrappers that log their command lines, then run the real tools.
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir(&bin)?;
+    let log = s.dir.path().join("argv.log");
+    let path = std::env::var("PATH").unwrap_or_default();
+    for tool in ["pg_dump", "pg_restore"] {
+        let real = std::env::split_paths(&path)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+            .expect("the PostgreSQL client tools are installed");
+        let wrapper = bin.join(tool);
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho \"$0 $*\" >> '{}'\nexec '{}' \"$@\"\n",
+                log.display(),
+                real.display()
+            ),
+        )?;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let run = |args: &[&str]| {
+        pierre_store_cmd()
+            .current_dir(s.dir.path())
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("DATABASE_URL", &url)
+            .arg("--key-path")
+            .arg(s.key_path())
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    ok(run(&["init"]));
+    let status = run(&["-v", "status"]);
+    let shown = format!("{}{}", stdout(&status), stderr(&status));
+    assert!(status.status.success(), "{shown}");
+    assert!(
+        !shown.contains("app-password") && shown.contains("password=[redacted]"),
+        "{shown}"
+    );
+    ok(run(&["backup", "pierre.backup"]));
+    ok(run(&["restore", "pierre.backup"]));
+    let argv = std::fs::read_to_string(&log)?;
+    assert_eq!(argv.lines().count(), 2, "{argv}");
+    assert!(!argv.contains("app-password"), "{argv}");
     Ok(())
 }

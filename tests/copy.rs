@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb};
+use common::{TestBackend, TestDb, raw_counts};
 use pierre_store::{
     Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
     UsageRecorderConfig, User, UserId,
@@ -19,12 +19,30 @@ mod sqlite {
     async fn copies_everything_to_postgres() -> eyre::Result<()> {
         super::copies_everything::<pierre_store::Sqlite, pierre_store::Postgres>().await
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
+        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
+            pierre_store::Sqlite,
+            pierre_store::Postgres,
+        >()
+        .await
+    }
 }
 
 mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn copies_everything_to_sqlite() -> eyre::Result<()> {
         super::copies_everything::<pierre_store::Postgres, pierre_store::Sqlite>().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
+        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
+            pierre_store::Postgres,
+            pierre_store::Sqlite,
+        >()
+        .await
     }
 }
 
@@ -188,5 +206,40 @@ async fn copies_everything<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
         matches!(&err, Error::InvalidInput { field: "target", reason } if reason.contains("schema version")),
         "{err:?}"
     );
+    Ok(())
+}
+
+/// Run as the role the README recommends (on PostgreSQL an ordinary owner, bound by the
+/// row-level security policy), `table_counts` and `copy_into` still see every tenant's
+/// activities: the counts match what a superuser counts, and so does the copy, on both
+/// sides.
+async fn counts_and_copies_hold_every_tenant_as_the_app_role<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let source = TestDb::<A>::new_as_app_role().await?;
+    let s = &source.store;
+    let user = s.create_user(&User::new("two@example.com", "hash")).await?;
+    for (slug, activities) in [("first", 3), ("second", 2)] {
+        let tenant = s.create_tenant(&Tenant::new(slug, slug, user)).await?;
+        for n in 0..activities {
+            let activity = Activity::new(user, "run", "run", 1.0, n, datetime!(2026-03-01 06:00 UTC));
+            s.create_activity(tenant, &activity).await?;
+        }
+    }
+    let truth = raw_counts::<A>(&source.admin_url()).await?;
+    assert!(truth.contains(&("activities", 5)), "{truth:?}");
+    let counted: Vec<_> = s
+        .table_counts()
+        .await?
+        .rows
+        .into_iter()
+        .map(|(table, n)| (table, i64::try_from(n).unwrap_or(-1)))
+        .collect();
+    assert_eq!(counted, truth, "table_counts as the app role");
+
+    let target_db = TestDb::<B>::new_as_app_role().await?;
+    let t = target_db.reopen_with(source.key.clone()).await?;
+    let report = s.copy_into(&t).await?;
+    assert!(report.rows.contains(&("activities", 5)), "{report:?}");
+    assert_eq!(raw_counts::<B>(&target_db.admin_url()).await?, truth, "copied rows");
     Ok(())
 }

@@ -129,3 +129,53 @@ fn base64_keys_round_trip_and_bad_ones_are_refused() {
         );
     }
 }
+
+/// Every place sqlx takes a PostgreSQL password from: the userinfo, a `password` query
+/// parameter anywhere among the others, a percent-encoded value or name. None survives
+/// `redact_url`, and what is not secret is kept.
+#[test]
+fn redact_url_hides_every_password_form_sqlx_accepts() {
+    use pierre_store::redact_url;
+    for (url, kept) in [
+        ("postgres://app:hunter2@db:5432/pierre", "postgres://app:[redacted]@db:5432/pierre"),
+        ("postgres://app:hun%40ter2@db/pierre?sslmode=require", "@db/pierre?sslmode=require"),
+        ("postgresql://app@db/pierre?password=hunter2", "postgresql://app@db/pierre?password=[redacted]"),
+        (
+            "postgres://app@db/pierre?sslmode=require&password=hunter2&application_name=x",
+            "?sslmode=require&password=[redacted]&application_name=x",
+        ),
+        ("postgres://app@db/pierre?password=hun%74er2", "password=[redacted]"),
+        ("postgres://app@db/pierre?pass%77ord=hunter2", "=[redacted]"),
+        ("postgres://app@db/pierre?password=hunter2&password=hunter2", "password=[redacted]&password=[redacted]"),
+        ("postgres://app:x@db/p?password=hunter2", "app:[redacted]@db/p?password=[redacted]"),
+        ("postgres:///pierre?host=/run/postgresql&user=app&password=hunter2", "host=/run/postgresql&user=app&"),
+        ("postgres://app:hunter2@db:notaport/pierre", "postgres:"),
+    ] {
+        let shown = redact_url(url);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hun%") && shown.contains(kept),
+            "{url} -> {shown}"
+        );
+    }
+    for plain in [
+        "sqlite:./data/pierre.db",
+        "sqlite::memory:",
+        "sqlite://data/pierre.db?mode=rwc",
+        "postgres://app@db:5432/pierre?sslmode=require",
+    ] {
+        assert_eq!(redact_url(plain), plain);
+    }
+}
+
+#[test]
+fn store_config_debug_hides_a_query_password() {
+    let config = StoreConfig::new(
+        "postgres://pierre@db/pierre?sslmode=require&password=hunter2",
+        EncryptionKey::generate(),
+    );
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("password=[redacted]"),
+        "{shown}"
+    );
+}

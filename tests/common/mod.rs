@@ -83,10 +83,9 @@ impl<B: TestBackend> TestDb<B> {
     /// A URL with full rights on this database: the app URL on SQLite, the superuser's
     /// on PostgreSQL (for checks that must see past row-level security).
     pub fn admin_url(&self) -> String {
-        match &self.cleanup {
-            Cleanup::PgAppDatabase { admin_url, .. } => admin_url.clone(),
-            _ => self.url.clone(),
-        }
+        self.cleanup
+            .admin_url()
+            .map_or_else(|| self.url.clone(), str::to_owned)
     }
 
     /// Another store on the same database, with another key.
@@ -108,6 +107,17 @@ pub enum Cleanup {
         /// The owning role.
         role: String,
     },
+}
+
+impl Cleanup {
+    /// The superuser URL of a database owned by an ordinary role (see
+    /// [`TestBackend::fresh_database_as_app_role`]); `None` for the other kinds.
+    pub fn admin_url(&self) -> Option<&str> {
+        match self {
+            Self::PgAppDatabase { admin_url, .. } => Some(admin_url),
+            _ => None,
+        }
+    }
 }
 
 impl Drop for Cleanup {
@@ -371,4 +381,26 @@ pub fn postgres_server_url() -> String {
              user may CREATE DATABASE."
         )
     })
+}
+
+/// Every table of the schema whose rows the store counts.
+pub const TABLES: [&str; 8] = [
+    "users",
+    "user_oauth_tokens",
+    "api_keys",
+    "api_key_usage",
+    "jwt_usage",
+    "a2a_clients",
+    "tenants",
+    "activities",
+];
+
+/// `(table, rows)` for every table, counted with raw SQL at `url`: pass an admin URL to
+/// count past row-level security.
+pub async fn raw_counts<B: TestBackend>(url: &str) -> eyre::Result<Vec<(&'static str, i64)>> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push((table, B::raw_count(url, table).await?));
+    }
+    Ok(counts)
 }
