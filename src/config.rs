@@ -4,7 +4,7 @@ use std::{env, path::PathBuf, time::Duration};
 
 use sqlx::pool::PoolOptions;
 
-use crate::{Backend, EncryptionKey, Error, Result};
+use crate::{Backend, EncryptionKey, Error, PlaintextSecret, Result};
 
 /// The database URL used when `DATABASE_URL` is not set: an embedded SQLite file.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:./data/pierre.db";
@@ -181,22 +181,114 @@ impl std::fmt::Debug for StoreConfig {
     }
 }
 
-/// `url` with the password of its `user:password@` part, if any, replaced by
-/// `[redacted]`: safe to print or log.
+/// What takes the place of a password in a URL shown to people.
+const REDACTED: &str = "[redacted]";
+
+/// `url` with every password sqlx would read from it replaced by `[redacted]`: the one in
+/// its `user:password@` part and every `password` query parameter (also when the name or
+/// value is percent-encoded, anywhere among the other parameters). Safe to print or log.
+/// A URL without a password comes back unchanged; one that does not parse as a URL (which
+/// sqlx cannot open either) keeps only its scheme when it might hold a password (it has
+/// an `@` or the word "password").
 #[must_use]
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:[redacted]@{host}{tail}")
+    match replace_passwords(url, Some(REDACTED)) {
+        Some((shown, Some(_))) => shown,
+        Some((_, None)) => url.to_owned(),
+        None if url.contains('@') || url.to_ascii_lowercase().contains("password") => {
+            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+            format!("{scheme}:{REDACTED}")
         }
-        _ => url.to_owned(),
+        None => url.to_owned(),
     }
+}
+
+/// `url` with every password sqlx would read from it left out (see [`redact_url`] for
+/// where it looks), and the password sqlx would use (a `password` query parameter wins
+/// over the `user:password@` part, the last such parameter over earlier ones),
+/// percent-decoded. For handing the password to another program through its environment
+/// (e.g. `PGPASSWORD`) rather than on a command line, which other local users can read.
+///
+/// # Errors
+/// [`Error::Config`] when `url` does not parse as a URL (the message does not repeat it).
+pub fn split_url_password(url: &str) -> Result<(String, Option<PlaintextSecret>)> {
+    let (rest, password) = replace_passwords(url, None)
+        .ok_or_else(|| Error::Config("the database URL does not parse as a URL".into()))?;
+    Ok((rest, password.map(PlaintextSecret::new)))
+}
+
+/// `url` with each password in it (userinfo, `password` query parameters) replaced by
+/// `replacement`, or left out when it is `None`, and the password sqlx would use
+/// (percent-decoded); `None` when `url` does not parse. Parsed as sqlx parses it (the `url`
+/// crate), so that what counts as the password here is what sqlx sends.
+fn replace_passwords(url: &str, replacement: Option<&str>) -> Option<(String, Option<String>)> {
+    use url::{Position, form_urlencoded};
+
+    let parsed = url::Url::parse(url).ok()?;
+    let mut password = parsed.password().map(percent_decode);
+    let mut out = match (parsed.password(), replacement) {
+        (None, _) => parsed[..Position::AfterPath].to_owned(),
+        (Some(_), Some(replacement)) => format!(
+            "{}{replacement}{}",
+            &parsed[..Position::BeforePassword],
+            &parsed[Position::AfterPassword..Position::AfterPath]
+        ),
+        (Some(_), None) => format!(
+            "{}{}",
+            &parsed[..Position::AfterUsername],
+            &parsed[Position::AfterPassword..Position::AfterPath]
+        ),
+    };
+    if let Some(query) = parsed.query() {
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            let raw_name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            let mut decoded = form_urlencoded::parse(pair.as_bytes());
+            match decoded.next() {
+                Some((name, value)) if name == "password" => {
+                    password = Some(value.into_owned());
+                    if let Some(replacement) = replacement {
+                        kept.push(format!("{raw_name}={replacement}"));
+                    }
+                }
+                _ => kept.push(pair.to_owned()),
+            }
+        }
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+    }
+    if let Some(fragment) = parsed.fragment() {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    Some((out, password))
+}
+
+/// `text` with its `%XX` escapes decoded (invalid UTF-8 replaced), as sqlx decodes the
+/// password of a URL's userinfo.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[i], escaped) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn env_number(name: &str) -> Result<Option<u64>> {

@@ -15,12 +15,18 @@ const DISPLAY_CHARS: usize = 12;
 /// Longest plaintext that can be an issued secret; longer input is rejected unhashed.
 pub(crate) const MAX_SECRET_LEN: usize = 128;
 
-/// A plaintext credential, returned once when it is issued. `Debug` and `Display` show
+/// A plaintext credential: returned once when it is issued, or a password taken out of a
+/// database URL by [`split_url_password`](crate::split_url_password). `Debug` and `Display` show
 /// `[redacted]`; read it with [`PlaintextSecret::expose`] (or through `Deref<Target = str>`)
 /// to hand it to its owner. The memory is wiped on drop.
 pub struct PlaintextSecret(Zeroizing<String>);
 
 impl PlaintextSecret {
+    /// Wraps `secret` (a credential issued here, or a password taken out of a URL).
+    pub(crate) fn new(secret: String) -> Self {
+        Self(Zeroizing::new(secret))
+    }
+
     /// The secret itself.
     #[must_use]
     pub fn expose(&self) -> &str {
