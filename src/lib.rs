@@ -31,6 +31,7 @@ mod clock;
 mod config;
 mod crypto;
 mod error;
+mod files;
 mod model;
 pub mod password;
 mod secret;
@@ -38,9 +39,12 @@ mod store;
 mod validate;
 
 pub use backend::Backend;
-pub use config::{DEFAULT_DATABASE_URL, DEFAULT_KEY_PATH, StoreConfig, redact_url};
+pub use config::{
+    DEFAULT_DATABASE_URL, DEFAULT_KEY_PATH, StoreConfig, redact_url, split_url_password,
+};
 pub use crypto::{EncryptionKey, KEY_LEN, KeyId};
 pub use error::{Error, Result};
+pub use files::StagedFile;
 pub use model::*;
 pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
