@@ -40,7 +40,8 @@ pub trait Lifecycle: sqlx::Database {
     fn select_applied_migrations(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Vec<AppliedMigrationRow>>> + Send;
-    /// Row counts of every table and the database size, in one statement.
+    /// Row counts of every table (every tenant's activities included, past PostgreSQL's
+    /// row-level security) and the database size, in one statement.
     fn select_table_counts(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<TableCountsRow>> + Send;

@@ -52,7 +52,15 @@ impl Lifecycle for Postgres {
     }
 
     async fn select_table_counts(pool: &PgPool) -> sqlx::Result<TableCountsRow> {
-        sqlx::query_as!(
+        // Every tenant's activities: the policy of migration `..._activities_all_tenants_read`
+        // admits them to reads while `pierre.all_tenants` is on, here for this transaction only.
+        let mut tx = pool.begin().await?;
+        sqlx::query_scalar!(
+            r#"SELECT set_config('pierre.all_tenants', 'on', true) AS "all_tenants!""#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let counts = sqlx::query_as!(
             TableCountsRow,
             r#"SELECT (SELECT COUNT(*) FROM users) AS "users!",
                 (SELECT COUNT(*) FROM user_oauth_tokens) AS "user_oauth_tokens!",
@@ -64,8 +72,10 @@ impl Lifecycle for Postgres {
                 (SELECT COUNT(*) FROM activities) AS "activities!",
                 pg_database_size(current_database()) AS "size_bytes!""#
         )
-        .fetch_one(pool)
-        .await
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
     }
 
     async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
