@@ -179,3 +179,33 @@ fn store_config_debug_hides_a_query_password() {
         "{shown}"
     );
 }
+
+/// What goes to `PGPASSWORD`: the password sqlx would use, wherever the URL holds it, and
+/// the URL without any password for the command line.
+#[test]
+fn split_url_password_takes_out_the_password_sqlx_would_use() {
+    use pierre_store::split_url_password;
+    for (url, rest, password) in [
+        (
+            "postgres://app:s%40cret%3A1@db:5432/pierre?sslmode=require",
+            "postgres://app@db:5432/pierre?sslmode=require",
+            Some("s@cret:1"),
+        ),
+        (
+            "postgres://app@db/pierre?sslmode=require&password=s%26cret&application_name=x",
+            "postgres://app@db/pierre?sslmode=require&application_name=x",
+            Some("s&cret"),
+        ),
+        ("postgres://app:old@db/pierre?pass%77ord=new", "postgres://app@db/pierre", Some("new")),
+        ("postgres://app@db/pierre", "postgres://app@db/pierre", None),
+    ] {
+        let (shown, secret) = split_url_password(url).expect("parses");
+        assert_eq!(shown, rest, "{url}");
+        assert_eq!(secret.as_deref(), password, "{url}");
+    }
+    let err = split_url_password("postgres://app:hunter2@db:notaport/pierre").unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if !m.contains("hunter2")),
+        "{err:?}"
+    );
+}

@@ -4,7 +4,7 @@
 use std::{future::Future, path::Path, process::Stdio};
 
 use eyre::{WrapErr, bail, eyre};
-use pierre_store::{Backend, Postgres, Sqlite, Store};
+use pierre_store::{Backend, Postgres, Sqlite, StagedFile, Store};
 
 /// The backend a database URL names by its scheme: how the tool picks one at run time.
 pub enum UrlBackend {
@@ -49,24 +49,33 @@ impl AdminBackend for Sqlite {
 }
 
 impl AdminBackend for Postgres {
+    /// `pg_dump --format=custom` into a [`StagedFile`]: private (0600), never replacing
+    /// anything, at `path` only once complete. It reads through row-level security with
+    /// `pierre.all_tenants` on for its session, so an ordinary owning role dumps every
+    /// tenant's activities (migration `20261201000001`).
     async fn backup(_store: &Store<Self>, url: &str, path: &Path) -> eyre::Result<()> {
-        if path.exists() {
-            bail!("{} already exists", path.display());
-        }
-        let path = path.to_string_lossy().into_owned();
+        let file = StagedFile::create(path)?;
+        let staged = file.staged_path().to_string_lossy().into_owned();
         run_tool(
             "pg_dump",
-            url,
-            &["--format=custom", "--no-owner", "--file", &path],
+            &with_all_tenants(url),
+            &[
+                "--format=custom",
+                "--no-owner",
+                "--enable-row-security",
+                "--file",
+                &staged,
+            ],
+            None,
         )
-        .await
+        .await?;
+        Ok(file.persist()?)
     }
 
     async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         if !path.is_file() {
             bail!("backup {} does not exist", path.display());
         }
-        let path = path.to_string_lossy().into_owned();
         run_tool(
             "pg_restore",
             url,
@@ -76,67 +85,49 @@ impl AdminBackend for Postgres {
                 "--no-owner",
                 "--single-transaction",
                 "--exit-on-error",
-                &path,
             ],
+            Some(path),
         )
         .await
     }
 }
 
-/// `url` without the password of its `user:password@` part, and that password
-/// (percent-decoded), so the password can travel in `PGPASSWORD` instead of on a command
-/// line that other local users can read.
-fn split_password(url: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), None);
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, password)) => (
-                format!("{scheme}://{user}@{host}{tail}"),
-                Some(percent_decode(password)),
-            ),
-            None => (url.to_owned(), None),
-        },
-        None => (url.to_owned(), None),
-    }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
+/// `url` with `-c pierre.all_tenants=on` added to its `options` parameter (libpq's, which
+/// wins over `PGOPTIONS`), for a session that must read every tenant's activities. The
+/// query is edited as text, spaces written `%20` (libpq does not read `+` as a space).
+fn with_all_tenants(url: &str) -> String {
+    const SETTING: &str = "-c%20pierre.all_tenants%3Don";
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match pairs.iter_mut().find(|pair| pair.starts_with("options=")) {
+        Some(options) => {
+            options.push_str("%20");
+            options.push_str(SETTING);
         }
+        None => pairs.push(format!("options={SETTING}")),
     }
-    String::from_utf8_lossy(&out).into_owned()
+    format!("{base}?{}", pairs.join("&"))
 }
 
-/// Runs a PostgreSQL client tool against `url` (password passed in `PGPASSWORD`); a clear
-/// error when it is not installed or fails.
-async fn run_tool(tool: &str, url: &str, args: &[&str]) -> eyre::Result<()> {
-    let (url, password) = split_password(url);
+/// Runs a PostgreSQL client tool against `url`, then `path` (after `--`, so that no path
+/// is taken for an option). The password, wherever the URL holds it, goes in `PGPASSWORD`:
+/// never on the command line, which other local users can read. A clear one-line error
+/// when the tool is not installed or fails.
+async fn run_tool(tool: &str, url: &str, args: &[&str], path: Option<&Path>) -> eyre::Result<()> {
+    let (url, password) = pierre_store::split_url_password(url)?;
     let mut command = tokio::process::Command::new(tool);
     if let Some(password) = password {
-        command.env("PGPASSWORD", password);
+        command.env("PGPASSWORD", password.expose());
+    }
+    command.args(args).args(["--dbname", &url]);
+    if let Some(path) = path {
+        command.arg("--").arg(path);
     }
     let output = command
-        .args(args)
-        .args(["--dbname", &url])
         .stdin(Stdio::null())
         .output()
         .await
@@ -149,31 +140,29 @@ async fn run_tool(tool: &str, url: &str, args: &[&str]) -> eyre::Result<()> {
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(eyre!("{}", stderr.trim())).wrap_err(format!("{tool} failed"));
+        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        return Err(eyre!("{}", lines.join(" / "))).wrap_err(format!("{tool} failed"));
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_password;
+    use super::with_all_tenants;
 
     #[test]
-    fn passwords_leave_the_url_for_pgpassword() {
+    fn the_all_tenants_setting_joins_any_options_already_given() {
         assert_eq!(
-            split_password("postgres://app:s%40cret%3A1@db:5432/pierre?sslmode=require"),
-            (
-                "postgres://app@db:5432/pierre?sslmode=require".to_owned(),
-                Some("s@cret:1".to_owned())
-            )
+            with_all_tenants("postgres://app@db/pierre"),
+            "postgres://app@db/pierre?options=-c%20pierre.all_tenants%3Don"
         );
         assert_eq!(
-            split_password("postgres://app@db/pierre"),
-            ("postgres://app@db/pierre".to_owned(), None)
+            with_all_tenants("postgres://app@db/pierre?sslmode=require"),
+            "postgres://app@db/pierre?sslmode=require&options=-c%20pierre.all_tenants%3Don"
         );
         assert_eq!(
-            split_password("postgres://db/pierre"),
-            ("postgres://db/pierre".to_owned(), None)
+            with_all_tenants("postgres://app@db/pierre?options=-c%20work_mem%3D64MB&x=1"),
+            "postgres://app@db/pierre?options=-c%20work_mem%3D64MB%20-c%20pierre.all_tenants%3Don&x=1"
         );
     }
 }

@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "pierre-store", version, about)]
 pub struct Cli {
-    /// Database URL [env: DATABASE_URL] [default: sqlite:./data/pierre.db]
+    /// Database URL [env: DATABASE_URL] [default: sqlite:./data/pierre.db]. A password
+    /// given here is visible to other local users (ps) for the whole run: prefer
+    /// DATABASE_URL.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
 
@@ -82,9 +84,11 @@ pub enum Command {
     /// Copy every row into the empty database at URL (e.g. from SQLite to PostgreSQL),
     /// migrating it first. It is opened with this database's key. Stop the server first.
     Copy {
-        /// The target database (sqlite:<path> or postgres://...); it must hold no rows.
+        /// The target database (sqlite:<path> or postgres://...); it must hold no rows
+        /// [env: COPY_TO_DATABASE_URL]. A password given here is visible to other local
+        /// users (ps) for the whole run: prefer COPY_TO_DATABASE_URL.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
     },
 }
 
@@ -95,6 +99,17 @@ impl Cli {
             std::env::var("DATABASE_URL")
                 .unwrap_or_else(|_| pierre_store::DEFAULT_DATABASE_URL.to_owned())
         })
+    }
+
+    /// The target of `copy`: `to` (its `--to`), else `COPY_TO_DATABASE_URL`.
+    ///
+    /// # Errors
+    /// When neither is given.
+    pub fn copy_target(to: Option<String>) -> eyre::Result<String> {
+        to.or_else(|| std::env::var("COPY_TO_DATABASE_URL").ok())
+            .ok_or_else(|| {
+                eyre::eyre!("copy needs a target: set COPY_TO_DATABASE_URL (or give --to URL)")
+            })
     }
 
     /// `--key-path`, else `DATABASE_ENCRYPTION_KEY_PATH`, else the default.

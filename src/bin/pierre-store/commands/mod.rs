@@ -58,6 +58,7 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                 Command::Copy { to } => {
                     let path_given = cli.key_path.is_some();
                     async {
+                        let to = Cli::copy_target(to)?;
                         match backend_of(&to)? {
                             UrlBackend::Sqlite => {
                                 let target = open::<Sqlite>(&to, &key_path, path_given).await?;
