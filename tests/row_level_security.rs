@@ -89,3 +89,59 @@ async fn raw_queries_without_the_tenant_setting_see_no_activities() -> eyre::Res
     }
     result
 }
+
+/// The maintenance read policy (migration `20261201000001`): with `pierre.all_tenants` on,
+/// the owning role reads every tenant's rows but still writes none outside the tenant
+/// setting, and a transaction-local setting does not outlive its transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_tenants_reads_everything_and_writes_nothing_more() -> eyre::Result<()> {
+    let db = TestDb::<Postgres>::new_as_app_role().await?;
+    let store = &db.store;
+    let user = store.create_user(&User::new("all@example.com", "h")).await?;
+    let a = store.create_tenant(&Tenant::new("A", "tenant-a", user)).await?;
+    let b = store.create_tenant(&Tenant::new("B", "tenant-b", user)).await?;
+    for (tenant, n) in [(a, 3), (b, 2)] {
+        for _ in 0..n {
+            let activity = Activity::new(user, "run", "run", 1.0, 1, datetime!(2025-01-01 00:00 UTC));
+            store.create_activity(tenant, &activity).await?;
+        }
+    }
+
+    let mut raw = PgConnection::connect(&db.url).await?;
+    let mut tx = raw.begin().await?;
+    sqlx::query("SELECT set_config('pierre.all_tenants', 'on', true)")
+        .execute(&mut *tx)
+        .await?;
+    let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities")
+        .fetch_one(&mut *tx)
+        .await?;
+    assert_eq!(visible, 5, "every tenant's rows");
+    let updated = sqlx::query("UPDATE activities SET name = 'changed'")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    assert_eq!(updated, 0, "no tenant setting: nothing to update");
+    let deleted = sqlx::query("DELETE FROM activities")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    assert_eq!(deleted, 0, "nor to delete");
+    let inserted = sqlx::query(
+        "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance, duration,
+            start_date, created_at, updated_at) VALUES ($1, $2, $3, 'x', 'run', 0, 0, now(), now(), now())",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(a.into_inner())
+    .bind(user.into_inner())
+    .execute(&mut *tx)
+    .await;
+    assert!(inserted.is_err(), "nor to insert");
+    drop(tx);
+    let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities")
+        .fetch_one(&mut raw)
+        .await?;
+    assert_eq!(visible, 0, "the setting ended with its transaction");
+    assert_eq!(store.table_counts().await?.rows.last(), Some(&("activities", 5)));
+    assert_eq!(store.get_user_activities(a, user, 10).await?.len(), 3, "scoped reads unchanged");
+    Ok(())
+}
