@@ -8,11 +8,9 @@ use std::{
     process::{Command, Output},
 };
 
-use common::{Cleanup, TestBackend, raw_counts};
-use pierre_store::{
-    Activity, ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, Tenant, User,
-};
-use time::{Duration, OffsetDateTime, macros::datetime};
+use common::{Cleanup, TestBackend, raw_counts, seed_tenants};
+use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, User};
+use time::{Duration, OffsetDateTime};
 
 backend_tests!(
     init_twice_changes_nothing_the_second_time,
@@ -194,17 +192,7 @@ async fn backup_then_restore_brings_the_data_back<B: TestBackend>() -> eyre::Res
     ok(s.run(&["demo"]));
     {
         let store = s.store().await?;
-        let user = store
-            .create_user(&User::new("second@example.com", "hash"))
-            .await?;
-        let tenant = store
-            .create_tenant(&Tenant::new("Second", "second", user))
-            .await?;
-        for n in 0..2 {
-            let activity =
-                Activity::new(user, "ride", "ride", 2.0, n, datetime!(2026-03-01 06:00 UTC));
-            store.create_activity(tenant, &activity).await?;
-        }
+        seed_tenants(&store, "second@example.com", &[("second", 2)]).await?;
         store.close().await;
     }
     let source = raw_counts::<B>(s.admin_url()).await?;
@@ -223,18 +211,28 @@ async fn backup_then_restore_brings_the_data_back<B: TestBackend>() -> eyre::Res
         // A table the app role may not read makes pg_dump fail part-way.
         B::raw_execute(s.admin_url(), "CREATE TABLE zz_not_yours (x integer)").await?;
         failed(s.run(&["backup", "--", "-pierre.backup"]));
-        assert!(!backup.exists(), "a failed backup leaves nothing at its path");
+        assert!(
+            !backup.exists(),
+            "a failed backup leaves nothing at its path"
+        );
         B::raw_execute(s.admin_url(), "DROP TABLE zz_not_yours").await?;
     }
     ok(s.run(&["backup", "--", "-pierre.backup"]));
     assert_eq!(
-        format!("{:o}", std::fs::metadata(&backup)?.permissions().mode() & 0o777),
+        format!(
+            "{:o}",
+            std::fs::metadata(&backup)?.permissions().mode() & 0o777
+        ),
         "600",
         "a backup is readable by its owner only"
     );
     let written = std::fs::read(&backup)?;
     failed(s.run(&["backup", "--", "-pierre.backup"]));
-    assert_eq!(std::fs::read(&backup)?, written, "an existing file is left alone");
+    assert_eq!(
+        std::fs::read(&backup)?,
+        written,
+        "an existing file is left alone"
+    );
     let mut names: Vec<_> = std::fs::read_dir(s.dir.path())?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<Result<_, _>>()?;
@@ -476,7 +474,9 @@ async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result
     let (before_password, after_password) = userinfo_form
         .split_once(":app-password@")
         .expect("the harness URL has the password in its userinfo");
-    let mut url = format!("{before_password}@{after_password}?application_name=pierre-admin&password=app-password");
+    let mut url = format!(
+        "{before_password}@{after_password}?application_name=pierre-admin&password=app-password"
+    );
     if !query.is_empty() {
         url = format!("{url}&{query}");
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb, raw_counts};
+use common::{TestBackend, TestDb, raw_counts, seed_tenants};
 use pierre_store::{
     Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
     UsageRecorderConfig, User, UserId,
@@ -217,14 +217,7 @@ async fn counts_and_copies_hold_every_tenant_as_the_app_role<A: TestBackend, B: 
 -> eyre::Result<()> {
     let source = TestDb::<A>::new_as_app_role().await?;
     let s = &source.store;
-    let user = s.create_user(&User::new("two@example.com", "hash")).await?;
-    for (slug, activities) in [("first", 3), ("second", 2)] {
-        let tenant = s.create_tenant(&Tenant::new(slug, slug, user)).await?;
-        for n in 0..activities {
-            let activity = Activity::new(user, "run", "run", 1.0, n, datetime!(2026-03-01 06:00 UTC));
-            s.create_activity(tenant, &activity).await?;
-        }
-    }
+    seed_tenants(s, "two@example.com", &[("first", 3), ("second", 2)]).await?;
     let truth = raw_counts::<A>(&source.admin_url()).await?;
     assert!(truth.contains(&("activities", 5)), "{truth:?}");
     let counted: Vec<_> = s
@@ -240,6 +233,10 @@ async fn counts_and_copies_hold_every_tenant_as_the_app_role<A: TestBackend, B: 
     let t = target_db.reopen_with(source.key.clone()).await?;
     let report = s.copy_into(&t).await?;
     assert!(report.rows.contains(&("activities", 5)), "{report:?}");
-    assert_eq!(raw_counts::<B>(&target_db.admin_url()).await?, truth, "copied rows");
+    assert_eq!(
+        raw_counts::<B>(&target_db.admin_url()).await?,
+        truth,
+        "copied rows"
+    );
     Ok(())
 }

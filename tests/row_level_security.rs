@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::TestDb;
+use common::{TestDb, seed_tenants};
 use pierre_store::{Activity, EncryptionKey, Postgres, Store, Tenant, User};
 use sqlx::{Connection, PgConnection};
 use time::macros::datetime;
@@ -97,16 +97,8 @@ async fn raw_queries_without_the_tenant_setting_see_no_activities() -> eyre::Res
 async fn all_tenants_reads_everything_and_writes_nothing_more() -> eyre::Result<()> {
     let db = TestDb::<Postgres>::new_as_app_role().await?;
     let store = &db.store;
-    let user = store.create_user(&User::new("all@example.com", "h")).await?;
-    let a = store.create_tenant(&Tenant::new("A", "tenant-a", user)).await?;
-    let b = store.create_tenant(&Tenant::new("B", "tenant-b", user)).await?;
-    for (tenant, n) in [(a, 3), (b, 2)] {
-        for _ in 0..n {
-            let activity = Activity::new(user, "run", "run", 1.0, 1, datetime!(2025-01-01 00:00 UTC));
-            store.create_activity(tenant, &activity).await?;
-        }
-    }
-
+    let (user, tenants) = seed_tenants(store, "all@example.com", &[("a", 3), ("b", 2)]).await?;
+    let a = tenants[0];
     let mut raw = PgConnection::connect(&db.url).await?;
     let mut tx = raw.begin().await?;
     sqlx::query("SELECT set_config('pierre.all_tenants', 'on', true)")
@@ -141,7 +133,14 @@ async fn all_tenants_reads_everything_and_writes_nothing_more() -> eyre::Result<
         .fetch_one(&mut raw)
         .await?;
     assert_eq!(visible, 0, "the setting ended with its transaction");
-    assert_eq!(store.table_counts().await?.rows.last(), Some(&("activities", 5)));
-    assert_eq!(store.get_user_activities(a, user, 10).await?.len(), 3, "scoped reads unchanged");
+    assert_eq!(
+        store.table_counts().await?.rows.last(),
+        Some(&("activities", 5))
+    );
+    assert_eq!(
+        store.get_user_activities(a, user, 10).await?.len(),
+        3,
+        "scoped reads unchanged"
+    );
     Ok(())
 }

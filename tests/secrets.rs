@@ -137,18 +137,39 @@ fn base64_keys_round_trip_and_bad_ones_are_refused() {
 fn redact_url_hides_every_password_form_sqlx_accepts() {
     use pierre_store::redact_url;
     for (url, kept) in [
-        ("postgres://app:hunter2@db:5432/pierre", "postgres://app:[redacted]@db:5432/pierre"),
-        ("postgres://app:hun%40ter2@db/pierre?sslmode=require", "@db/pierre?sslmode=require"),
-        ("postgresql://app@db/pierre?password=hunter2", "postgresql://app@db/pierre?password=[redacted]"),
+        (
+            "postgres://app:hunter2@db:5432/pierre",
+            "postgres://app:[redacted]@db:5432/pierre",
+        ),
+        (
+            "postgres://app:hun%40ter2@db/pierre?sslmode=require",
+            "@db/pierre?sslmode=require",
+        ),
+        (
+            "postgresql://app@db/pierre?password=hunter2",
+            "postgresql://app@db/pierre?password=[redacted]",
+        ),
         (
             "postgres://app@db/pierre?sslmode=require&password=hunter2&application_name=x",
             "?sslmode=require&password=[redacted]&application_name=x",
         ),
-        ("postgres://app@db/pierre?password=hun%74er2", "password=[redacted]"),
+        (
+            "postgres://app@db/pierre?password=hun%74er2",
+            "password=[redacted]",
+        ),
         ("postgres://app@db/pierre?pass%77ord=hunter2", "=[redacted]"),
-        ("postgres://app@db/pierre?password=hunter2&password=hunter2", "password=[redacted]&password=[redacted]"),
-        ("postgres://app:x@db/p?password=hunter2", "app:[redacted]@db/p?password=[redacted]"),
-        ("postgres:///pierre?host=/run/postgresql&user=app&password=hunter2", "host=/run/postgresql&user=app&"),
+        (
+            "postgres://app@db/pierre?password=hunter2&password=hunter2",
+            "password=[redacted]&password=[redacted]",
+        ),
+        (
+            "postgres://app:x@db/p?password=hunter2",
+            "app:[redacted]@db/p?password=[redacted]",
+        ),
+        (
+            "postgres:///pierre?host=/run/postgresql&user=app&password=hunter2",
+            "host=/run/postgresql&user=app&",
+        ),
         ("postgres://app:hunter2@db:notaport/pierre", "postgres:"),
     ] {
         let shown = redact_url(url);
@@ -196,7 +217,11 @@ fn split_url_password_takes_out_the_password_sqlx_would_use() {
             "postgres://app@db/pierre?sslmode=require&application_name=x",
             Some("s&cret"),
         ),
-        ("postgres://app:old@db/pierre?pass%77ord=new", "postgres://app@db/pierre", Some("new")),
+        (
+            "postgres://app:old@db/pierre?pass%77ord=new",
+            "postgres://app@db/pierre",
+            Some("new"),
+        ),
         ("postgres://app@db/pierre", "postgres://app@db/pierre", None),
     ] {
         let (shown, secret) = split_url_password(url).expect("parses");

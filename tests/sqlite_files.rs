@@ -188,7 +188,10 @@ async fn a_full_disk_is_a_clear_error_and_corrupts_nothing() -> eyre::Result<()>
 
 /// The permission bits of `path`, in octal.
 fn mode(path: &Path) -> std::io::Result<String> {
-    Ok(format!("{:o}", std::fs::metadata(path)?.permissions().mode() & 0o777))
+    Ok(format!(
+        "{:o}",
+        std::fs::metadata(path)?.permissions().mode() & 0o777
+    ))
 }
 
 /// The names in `dir`, sorted.
@@ -209,7 +212,9 @@ async fn backups_are_private_and_never_replace_or_follow_what_is_there() -> eyre
     let url = format!("sqlite:{}", dir.path().join("live.db").display());
     let store = Store::<Sqlite>::new(&url, EncryptionKey::generate()).await?;
     store.migrate().await?;
-    store.create_user(&User::new("b@example.com", "hash")).await?;
+    store
+        .create_user(&User::new("b@example.com", "hash"))
+        .await?;
 
     let backups = dir.path().join("backups");
     std::fs::create_dir(&backups)?;
@@ -221,7 +226,10 @@ async fn backups_are_private_and_never_replace_or_follow_what_is_there() -> eyre
     let existing = backups.join("existing.db");
     std::fs::write(&existing, b"precious")?;
     let err = store.backup_to(&existing).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "path", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InvalidInput { field: "path", .. }),
+        "{err:?}"
+    );
     assert_eq!(std::fs::read(&existing)?, b"precious");
 
     // A symlink to a file that does not exist yet: the backup must not create it.
@@ -229,7 +237,10 @@ async fn backups_are_private_and_never_replace_or_follow_what_is_there() -> eyre
     let link = backups.join("link.db");
     std::os::unix::fs::symlink(&elsewhere, &link)?;
     let err = store.backup_to(&link).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "path", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InvalidInput { field: "path", .. }),
+        "{err:?}"
+    );
     assert!(!elsewhere.exists(), "nothing written through the link");
     assert!(std::fs::symlink_metadata(&link)?.file_type().is_symlink());
     assert_eq!(listing(&backups)?, ["existing.db", "link.db", "one.db"]);
@@ -256,7 +267,9 @@ async fn restore_through_a_symlink_writes_the_real_file_and_keeps_mode_and_owner
     store.create_user(&kept).await?;
     let backup = dir.path().join("backup.db");
     store.backup_to(&backup).await?;
-    store.create_user(&User::new("later@example.com", "hash")).await?;
+    store
+        .create_user(&User::new("later@example.com", "hash"))
+        .await?;
     store.close().await;
 
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640))?;
@@ -278,7 +291,11 @@ async fn restore_through_a_symlink_writes_the_real_file_and_keeps_mode_and_owner
     assert_eq!(mode(&real)?, "640", "the database keeps its mode");
     let meta = std::fs::metadata(&real)?;
     assert_eq!((meta.uid(), meta.gid()), owner, "and its owner");
-    assert_eq!(listing(&dir.path().join("data"))?, ["real.db"], "no stale -wal / -shm");
+    assert_eq!(
+        listing(&dir.path().join("data"))?,
+        ["real.db"],
+        "no stale -wal / -shm"
+    );
     let store = Store::<Sqlite>::new(&format!("sqlite:{}", real.display()), key).await?;
     assert_eq!(store.get_user(kept.id).await?, Some(kept));
     assert_eq!(store.get_user_by_email("later@example.com").await?, None);

@@ -9,7 +9,9 @@
 
 use std::future::Future;
 
-use pierre_store::{Backend, EncryptionKey, Postgres, Sqlite, Store, UserId};
+use pierre_store::{
+    Activity, Backend, EncryptionKey, Postgres, Sqlite, Store, Tenant, TenantId, User, UserId,
+};
 use sqlx::{AssertSqlSafe, Connection, migrate::MigrateDatabase};
 
 /// Writes `backend_tests!(mod_name; test_a, test_b)`: for each generic
@@ -403,4 +405,26 @@ pub async fn raw_counts<B: TestBackend>(url: &str) -> eyre::Result<Vec<(&'static
         counts.push((table, B::raw_count(url, table).await?));
     }
     Ok(counts)
+}
+
+/// A new user (`email`) owning one tenant per `(slug, activities)`, each with that many
+/// activities: data in several tenants, for checks that must see past row-level
+/// security. Returns the user and the tenants, in order.
+pub async fn seed_tenants<B: Backend>(
+    store: &Store<B>,
+    email: &str,
+    tenants: &[(&str, i64)],
+) -> eyre::Result<(UserId, Vec<TenantId>)> {
+    let user = store.create_user(&User::new(email, "hash")).await?;
+    let mut ids = Vec::new();
+    for (slug, activities) in tenants {
+        let tenant = store.create_tenant(&Tenant::new(slug, slug, user)).await?;
+        for n in 0..*activities {
+            let start = time::macros::datetime!(2026-03-01 06:00 UTC) + time::Duration::days(n);
+            let activity = Activity::new(user, "run", "run", 1.0, n, start);
+            store.create_activity(tenant, &activity).await?;
+        }
+        ids.push(tenant);
+    }
+    Ok((user, ids))
 }

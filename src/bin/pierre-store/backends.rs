@@ -140,7 +140,11 @@ async fn run_tool(tool: &str, url: &str, args: &[&str], path: Option<&Path>) -> 
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         return Err(eyre!("{}", lines.join(" / "))).wrap_err(format!("{tool} failed"));
     }
     Ok(())
