@@ -5,7 +5,7 @@ mod common;
 use std::{
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
 };
 
 use common::{Cleanup, TestBackend};
@@ -20,6 +20,7 @@ backend_tests!(
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
     copy_moves_everything_to_the_other_backend,
+    output_into_a_closed_pipe_ends_quietly,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -51,14 +52,19 @@ impl<B: TestBackend> Setup<B> {
     }
 
     fn run_with_key(&self, key: &Path, args: &[&str]) -> Output {
-        pierre_store_cmd()
-            .arg("--database-url")
+        self.command_with_key(key, args)
+            .output()
+            .expect("the binary runs")
+    }
+
+    fn command_with_key(&self, key: &Path, args: &[&str]) -> Command {
+        let mut cmd = pierre_store_cmd();
+        cmd.arg("--database-url")
             .arg(&self.url)
             .arg("--key-path")
             .arg(key)
-            .args(args)
-            .output()
-            .expect("the binary runs")
+            .args(args);
+        cmd
     }
 
     /// A store on the test database with the key the binary created.
@@ -382,5 +388,35 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
 
     let again = failed(s.run(&["copy", "--to", &to]));
     assert!(again.contains("not empty"), "{again}");
+    Ok(())
+}
+
+async fn output_into_a_closed_pipe_ends_quietly<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    for args in [&["demo"][..], &["migrate", "--status"], &["status"], &["-v", "status"]] {
+        let mut child = s
+            .command_with_key(&s.key_path(), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // The reader goes away before the binary writes: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output()?;
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{args:?}: status {:?}, stderr: {}",
+            out.status,
+            stderr(&out)
+        );
+    }
+    assert!(
+        s.store()
+            .await?
+            .get_user_by_email("demo@pierre.example")
+            .await?
+            .is_some(),
+        "demo did its work although nobody read its output"
+    );
     Ok(())
 }
