@@ -21,6 +21,7 @@ backend_tests!(
     a_wrong_key_is_a_clear_error,
     copy_moves_everything_to_the_other_backend,
     output_into_a_closed_pipe_ends_quietly,
+    migrate_to_refuses_unknown_versions_and_prints_no_debug_forms,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -90,6 +91,15 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Users are never shown Rust `Debug` forms such as `Some(..)` or `None`.
+#[track_caller]
+fn no_debug_forms(text: &str) {
+    assert!(
+        !text.contains("Some(") && !text.contains("None"),
+        "a Debug form in the output: {text}"
+    );
+}
+
 #[track_caller]
 fn ok(out: Output) -> String {
     assert!(
@@ -98,6 +108,7 @@ fn ok(out: Output) -> String {
         stderr(&out),
         stdout(&out)
     );
+    no_debug_forms(&stdout(&out));
     stdout(&out)
 }
 
@@ -110,6 +121,7 @@ fn failed(out: Output) -> String {
         stdout(&out)
     );
     let err = stderr(&out);
+    no_debug_forms(&err);
     assert!(err.starts_with("error: "), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(
@@ -417,6 +429,47 @@ async fn output_into_a_closed_pipe_ends_quietly<B: TestBackend>() -> eyre::Resul
             .await?
             .is_some(),
         "demo did its work although nobody read its output"
+    );
+    Ok(())
+}
+
+async fn migrate_to_refuses_unknown_versions_and_prints_no_debug_forms<B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    let versions: Vec<String> = {
+        let store = Store::<B>::new(&s.url, EncryptionKey::load_or_create(&s.key_path())?).await?;
+        let versions: Vec<String> = store
+            .migration_status()
+            .await?
+            .iter()
+            .map(|m| m.version.to_string())
+            .collect();
+        store.migrate_to(versions[0].parse()?).await?;
+        store.close().await;
+        versions
+    };
+    assert!(versions.len() >= 3, "{versions:?}");
+
+    let err = failed(s.run(&["migrate", "--to", "1"]));
+    assert!(err.contains("no migration has version 1"), "{err}");
+    for version in &versions {
+        assert!(err.contains(version.as_str()), "lists {version}: {err}");
+    }
+    let stepped = ok(s.run(&["migrate", "--to", &versions[1]]));
+    assert!(
+        stepped.contains(&format!("schema migrated from {} to {}", versions[0], versions[1])),
+        "{stepped}"
+    );
+    let behind = ok(s.run(&["migrate", "--to", &versions[0]]));
+    assert!(
+        behind.contains(&format!("already at version {}", versions[1])),
+        "{behind}"
+    );
+    let last = versions.last().expect("versions");
+    assert!(ok(s.run(&["migrate"])).contains(&format!("to {last}")));
+    assert!(
+        ok(s.run(&["migrate"]))
+            .contains(&format!("schema version {last}: nothing to apply"))
     );
     Ok(())
 }
