@@ -8,7 +8,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use common::{Cleanup, TestBackend};
+use common::{Cleanup, TestBackend, database_exists, missing_database_url};
 use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Store, User};
 use time::{Duration, OffsetDateTime};
 
@@ -22,6 +22,7 @@ backend_tests!(
     copy_moves_everything_to_the_other_backend,
     output_into_a_closed_pipe_ends_quietly,
     migrate_to_refuses_unknown_versions_and_prints_no_debug_forms,
+    read_only_commands_create_no_database,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -470,6 +471,49 @@ async fn migrate_to_refuses_unknown_versions_and_prints_no_debug_forms<B: TestBa
     assert!(
         ok(s.run(&["migrate"]))
             .contains(&format!("schema version {last}: nothing to apply"))
+    );
+    Ok(())
+}
+
+async fn read_only_commands_create_no_database<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    EncryptionKey::load_or_create(&s.key_path())?;
+    let url = missing_database_url::<B>(s.dir.path());
+    let backup = s.dir.path().join("backup");
+    let copy_target = s.dir.path().join("copy-target.db");
+    let copy_to = format!("sqlite:{}", copy_target.display());
+    let new_key = s.dir.path().join("new.key");
+    for args in [
+        &["status"][..],
+        &["migrate", "--status"],
+        &["migrate"],
+        &["migrate", "--to", "1"],
+        &["backup", &backup.to_string_lossy()],
+        &["demo"],
+        &["prune-usage", "--older-than", "1d"],
+        &["rotate-key", "--new-key", &new_key.to_string_lossy()],
+        &["copy", "--to", &copy_to],
+    ] {
+        let out = pierre_store_cmd()
+            .arg("--database-url")
+            .arg(&url)
+            .arg("--key-path")
+            .arg(s.key_path())
+            .args(args)
+            .output()?;
+        let err = failed(out);
+        assert!(
+            err.contains("no database at") && err.contains("init"),
+            "{args:?}: {err}"
+        );
+        assert!(!database_exists::<B>(&url).await, "{args:?} created it");
+    }
+    assert!(
+        !s.dir.path().join("nowhere").exists()
+            && !backup.exists()
+            && !copy_target.exists()
+            && !new_key.exists(),
+        "nothing created"
     );
     Ok(())
 }

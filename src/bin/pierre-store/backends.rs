@@ -28,6 +28,8 @@ pub fn backend_of(url: &str) -> eyre::Result<UrlBackend> {
 
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {
+    /// What to do about a database that does not exist, for the error that says so.
+    const MISSING_DATABASE_HINT: &'static str;
     /// Writes a backup of the database behind `store` to `path`.
     fn backup(
         store: &Store<Self>,
@@ -39,6 +41,9 @@ pub trait AdminBackend: Backend {
 }
 
 impl AdminBackend for Sqlite {
+    const MISSING_DATABASE_HINT: &'static str =
+        "the file does not exist; `pierre-store init` creates one (check the path first)";
+
     async fn backup(store: &Store<Self>, _url: &str, path: &Path) -> eyre::Result<()> {
         Ok(store.backup_to(path).await?)
     }
@@ -49,6 +54,9 @@ impl AdminBackend for Sqlite {
 }
 
 impl AdminBackend for Postgres {
+    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; create it \
+        (`createdb`, or `CREATE DATABASE ... OWNER <role>`), then run `pierre-store init`";
+
     async fn backup(_store: &Store<Self>, url: &str, path: &Path) -> eyre::Result<()> {
         if path.exists() {
             bail!("{} already exists", path.display());

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use eyre::WrapErr;
-use pierre_store::{EncryptionKey, Store, StoreConfig, redact_url};
+use pierre_store::{EncryptionKey, Store, redact_url};
 
 use crate::{backends::AdminBackend, output::Output};
 
@@ -21,11 +20,7 @@ pub async fn init<B: AdminBackend>(url: &str, key_path: &Path, out: Output) -> e
         },
         key.id()
     ));
-    let mut config = StoreConfig::from_env_with_key(key)?;
-    config.database_url = url.to_owned();
-    let store = Store::<B>::connect(config)
-        .await
-        .wrap_err_with(|| format!("cannot open {}", redact_url(url)))?;
+    let store = super::connect::<B>(url, key, true).await?;
     let before = store.schema_version().await?;
     store.migrate().await?;
     let after = store.schema_version().await?;
