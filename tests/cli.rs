@@ -20,6 +20,8 @@ backend_tests!(
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
     copy_moves_everything_to_the_other_backend,
+    demo_refuses_a_database_with_other_users_unless_forced,
+    demo_twice_like_make_run_gives_a_random_password_once,
     output_into_a_closed_pipe_ends_quietly,
     migrate_to_refuses_unknown_versions_and_prints_no_debug_forms,
     read_only_commands_create_no_database,
@@ -401,6 +403,79 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
 
     let again = failed(s.run(&["copy", "--to", &to]));
     assert!(again.contains("not empty"), "{again}");
+    Ok(())
+}
+
+async fn demo_refuses_a_database_with_other_users_unless_forced<B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let store = s.store().await?;
+    store
+        .create_user(&User::new("someone@example.com", "hash"))
+        .await?;
+    let before = store.table_counts().await?.rows;
+
+    let err = failed(s.run(&["demo"]));
+    assert!(
+        err.contains("1 user") && err.contains("--force"),
+        "names the user count and the flag: {err}"
+    );
+    assert_eq!(store.table_counts().await?.rows, before, "nothing written");
+
+    let forced = ok(s.run(&["demo", "--force"]));
+    assert!(forced.contains("seeded"), "{forced}");
+    let demo = store.get_user_by_email("demo@pierre.example").await?;
+    assert!(demo.is_some(), "seeded with --force");
+    assert_eq!(
+        store.table_counts().await?.rows[0],
+        ("users", 2),
+        "someone and the demo user"
+    );
+    // Seeded already: a rerun only shows the data, so it needs no flag.
+    assert!(ok(s.run(&["demo"])).contains("already present"));
+    Ok(())
+}
+
+/// The password line `demo` prints when it seeds: `demo user password (shown once): PW`.
+fn printed_password(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("demo user password (shown once): "))
+        .map(str::to_owned)
+}
+
+async fn demo_twice_like_make_run_gives_a_random_password_once<B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let first = ok(s.run(&["demo"]));
+    let password = printed_password(&first).expect("the password is printed once");
+    assert!(password.len() >= 20, "a random password: {password}");
+    ok(s.run(&["init"]));
+    let second = ok(s.run(&["demo"]));
+    assert!(second.contains("already present"), "{second}");
+    assert_eq!(printed_password(&second), None, "printed only when seeded");
+
+    let store = s.store().await?;
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", &password)
+            .await?
+            .is_some(),
+        "the printed password opens the demo account"
+    );
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", "demo password")
+            .await?
+            .is_none(),
+        "the old fixed password does not"
+    );
+
+    // Another demo database gets another password.
+    let other = Setup::<B>::new().await?;
+    ok(other.run(&["init"]));
+    assert_ne!(printed_password(&ok(other.run(&["demo"]))), Some(password));
     Ok(())
 }
 

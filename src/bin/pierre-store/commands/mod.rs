@@ -56,7 +56,7 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                     older_than,
                     batch_size,
                 } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
-                Command::Demo => demo::demo(&store, out).await,
+                Command::Demo { force } => demo::demo(&store, force, out).await,
                 Command::Copy { to } => {
                     let path_given = cli.key_path.is_some();
                     async {
