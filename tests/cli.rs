@@ -406,8 +406,8 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
     Ok(())
 }
 
-async fn demo_refuses_a_database_with_other_users_unless_forced<B: TestBackend>()
--> eyre::Result<()> {
+async fn demo_refuses_a_database_with_other_users_unless_forced<B: TestBackend>() -> eyre::Result<()>
+{
     let s = Setup::<B>::new().await?;
     ok(s.run(&["init"]));
     let store = s.store().await?;
@@ -444,8 +444,8 @@ fn printed_password(out: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn demo_twice_like_make_run_gives_a_random_password_once<B: TestBackend>()
--> eyre::Result<()> {
+async fn demo_twice_like_make_run_gives_a_random_password_once<B: TestBackend>() -> eyre::Result<()>
+{
     let s = Setup::<B>::new().await?;
     ok(s.run(&["init"]));
     let first = ok(s.run(&["demo"]));
@@ -482,7 +482,12 @@ async fn demo_twice_like_make_run_gives_a_random_password_once<B: TestBackend>()
 async fn output_into_a_closed_pipe_ends_quietly<B: TestBackend>() -> eyre::Result<()> {
     let s = Setup::<B>::new().await?;
     ok(s.run(&["init"]));
-    for args in [&["demo"][..], &["migrate", "--status"], &["status"], &["-v", "status"]] {
+    for args in [
+        &["demo"][..],
+        &["migrate", "--status"],
+        &["status"],
+        &["-v", "status"],
+    ] {
         let mut child = s
             .command_with_key(&s.key_path(), args)
             .stdout(Stdio::piped())
@@ -533,7 +538,10 @@ async fn migrate_to_refuses_unknown_versions_and_prints_no_debug_forms<B: TestBa
     }
     let stepped = ok(s.run(&["migrate", "--to", &versions[1]]));
     assert!(
-        stepped.contains(&format!("schema migrated from {} to {}", versions[0], versions[1])),
+        stepped.contains(&format!(
+            "schema migrated from {} to {}",
+            versions[0], versions[1]
+        )),
         "{stepped}"
     );
     let behind = ok(s.run(&["migrate", "--to", &versions[0]]));
@@ -543,10 +551,7 @@ async fn migrate_to_refuses_unknown_versions_and_prints_no_debug_forms<B: TestBa
     );
     let last = versions.last().expect("versions");
     assert!(ok(s.run(&["migrate"])).contains(&format!("to {last}")));
-    assert!(
-        ok(s.run(&["migrate"]))
-            .contains(&format!("schema version {last}: nothing to apply"))
-    );
+    assert!(ok(s.run(&["migrate"])).contains(&format!("schema version {last}: nothing to apply")));
     Ok(())
 }
 

@@ -132,11 +132,20 @@ async fn a_missing_database_is_not_found_and_not_created_without_create_if_missi
     let dir = tempfile::tempdir()?;
     let url = missing_database_url::<B>(dir.path());
     let mut config = StoreConfig::new(url.clone(), EncryptionKey::generate());
-    assert!(config.create_if_missing, "servers create a missing SQLite file by default");
+    assert!(
+        config.create_if_missing,
+        "servers create a missing SQLite file by default"
+    );
     config.create_if_missing = false;
     let err = Store::<B>::connect(config).await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { entity: "database", .. }),
+        matches!(
+            &err,
+            Error::NotFound {
+                entity: "database",
+                ..
+            }
+        ),
         "expected NotFound(database), got {err:?}"
     );
     assert!(err.to_string().contains("database not found"), "{err}");

@@ -81,7 +81,12 @@ async fn write_and_read_back(db: &TestDb<Postgres>, url: &str, email: &str) -> e
 #[tokio::test]
 async fn sslmode_require_urls_work() -> eyre::Result<()> {
     let db = TestDb::<Postgres>::new().await?;
-    write_and_read_back(&db, &with_tls(&db.url, None, "sslmode=require"), "tls@example.com").await
+    write_and_read_back(
+        &db,
+        &with_tls(&db.url, None, "sslmode=require"),
+        "tls@example.com",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -117,20 +122,11 @@ async fn sslmode_verify_full_refuses_a_server_it_cannot_verify() -> eyre::Result
     let host = certificate_host(&db.url);
     let unrelated = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/unrelated-root.crt");
 
-    let err = refused(&with_tls(
-        &db.url,
-        Some(host),
-        &format!("sslmode=verify-full&sslrootcert={unrelated}"),
-    ))
-    .await;
-    println!("unrelated root: {err}");
-    let err = refused(&with_tls(
-        &db.url,
-        Some(host),
-        &format!("sslmode=verify-ca&sslrootcert={unrelated}"),
-    ))
-    .await;
-    println!("unrelated root: {err}");
+    for mode in ["verify-full", "verify-ca"] {
+        let params = format!("sslmode={mode}&sslrootcert={unrelated}");
+        let err = refused(&with_tls(&db.url, Some(host), &params)).await;
+        println!("{mode}, unrelated root: {err}");
+    }
 
     // The right root but another name for the server: verify-full checks the host name.
     if host == "localhost" {

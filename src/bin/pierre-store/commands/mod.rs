@@ -68,8 +68,7 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                             }
                             UrlBackend::Postgres => {
                                 let target =
-                                    open::<Postgres>(&to, &key_path, path_given, true)
-                                        .await?;
+                                    open::<Postgres>(&to, &key_path, path_given, true).await?;
                                 copy::copy(&store, target, &to, out).await
                             }
                         }
@@ -115,7 +114,11 @@ async fn connect<B: AdminBackend>(
     match Store::<B>::connect(config).await {
         Err(Error::NotFound {
             entity: "database", ..
-        }) => bail!("no database at {}: {}", redact_url(url), B::MISSING_DATABASE_HINT),
+        }) => bail!(
+            "no database at {}: {}",
+            redact_url(url),
+            B::MISSING_DATABASE_HINT
+        ),
         result => result.wrap_err_with(|| format!("cannot open {}", redact_url(url))),
     }
 }
