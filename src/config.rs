@@ -40,6 +40,12 @@ pub struct StoreConfig {
     /// Store calls slower than this are logged at WARN through `tracing`
     /// (`DATABASE_SLOW_CALL_MS`, milliseconds, default 500).
     pub slow_call_threshold: Duration,
+    /// Whether connecting creates a missing SQLite database file and its directory
+    /// (default `true`, what a server wants on first start). With `false`, a missing file
+    /// is [`Error::NotFound`] (entity `"database"`) and nothing is created: for tools that
+    /// only look at an existing database. PostgreSQL never creates a database: a missing
+    /// one is that same error either way.
+    pub create_if_missing: bool,
 }
 
 impl StoreConfig {
@@ -55,6 +61,7 @@ impl StoreConfig {
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
             slow_call_threshold: Duration::from_millis(500),
+            create_if_missing: true,
         }
     }
 
@@ -177,6 +184,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_lifetime", &self.max_lifetime)
             .field("slow_call_threshold", &self.slow_call_threshold)
+            .field("create_if_missing", &self.create_if_missing)
             .finish()
     }
 }

@@ -5,10 +5,12 @@ mod common;
 use std::{
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
 };
 
-use common::{Cleanup, TestBackend, raw_counts, seed_tenants};
+use common::{
+    Cleanup, TestBackend, database_exists, missing_database_url, raw_counts, seed_tenants,
+};
 use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, User};
 use time::{Duration, OffsetDateTime};
 
@@ -20,6 +22,11 @@ backend_tests!(
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
     copy_moves_everything_to_the_other_backend,
+    demo_refuses_a_database_with_other_users_unless_forced,
+    demo_twice_like_make_run_gives_a_random_password_once,
+    output_into_a_closed_pipe_ends_quietly,
+    migrate_to_refuses_unknown_versions_and_prints_no_debug_forms,
+    read_only_commands_create_no_database,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -65,15 +72,20 @@ impl<B: TestBackend> Setup<B> {
     }
 
     fn run_with_key(&self, key: &Path, args: &[&str]) -> Output {
-        pierre_store_cmd()
-            .current_dir(self.dir.path())
+        self.command_with_key(key, args)
+            .output()
+            .expect("the binary runs")
+    }
+
+    fn command_with_key(&self, key: &Path, args: &[&str]) -> Command {
+        let mut cmd = pierre_store_cmd();
+        cmd.current_dir(self.dir.path())
             .arg("--database-url")
             .arg(&self.url)
             .arg("--key-path")
             .arg(key)
-            .args(args)
-            .output()
-            .expect("the binary runs")
+            .args(args);
+        cmd
     }
 
     /// A store on the test database with the key the binary created.
@@ -99,6 +111,15 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Users are never shown Rust `Debug` forms such as `Some(..)` or `None`.
+#[track_caller]
+fn no_debug_forms(text: &str) {
+    assert!(
+        !text.contains("Some(") && !text.contains("None"),
+        "a Debug form in the output: {text}"
+    );
+}
+
 #[track_caller]
 fn ok(out: Output) -> String {
     assert!(
@@ -107,6 +128,7 @@ fn ok(out: Output) -> String {
         stderr(&out),
         stdout(&out)
     );
+    no_debug_forms(&stdout(&out));
     stdout(&out)
 }
 
@@ -119,6 +141,7 @@ fn failed(out: Output) -> String {
         stdout(&out)
     );
     let err = stderr(&out);
+    no_debug_forms(&err);
     assert!(err.starts_with("error: "), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(
@@ -526,5 +549,197 @@ async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result
     let argv = std::fs::read_to_string(&log)?;
     assert_eq!(argv.lines().count(), 2, "{argv}");
     assert!(!argv.contains("app-password"), "{argv}");
+    Ok(())
+}
+
+async fn demo_refuses_a_database_with_other_users_unless_forced<B: TestBackend>() -> eyre::Result<()>
+{
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let store = s.store().await?;
+    store
+        .create_user(&User::new("someone@example.com", "hash"))
+        .await?;
+    let before = store.table_counts().await?.rows;
+
+    let err = failed(s.run(&["demo"]));
+    assert!(
+        err.contains("1 user") && err.contains("--force"),
+        "names the user count and the flag: {err}"
+    );
+    assert_eq!(store.table_counts().await?.rows, before, "nothing written");
+
+    let forced = ok(s.run(&["demo", "--force"]));
+    assert!(forced.contains("seeded"), "{forced}");
+    let demo = store.get_user_by_email("demo@pierre.example").await?;
+    assert!(demo.is_some(), "seeded with --force");
+    assert_eq!(
+        store.table_counts().await?.rows[0],
+        ("users", 2),
+        "someone and the demo user"
+    );
+    // Seeded already: a rerun only shows the data, so it needs no flag.
+    assert!(ok(s.run(&["demo"])).contains("already present"));
+    Ok(())
+}
+
+/// The password line `demo` prints when it seeds: `demo user password (shown once): PW`.
+fn printed_password(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("demo user password (shown once): "))
+        .map(str::to_owned)
+}
+
+async fn demo_twice_like_make_run_gives_a_random_password_once<B: TestBackend>() -> eyre::Result<()>
+{
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let first = ok(s.run(&["demo"]));
+    let password = printed_password(&first).expect("the password is printed once");
+    assert!(password.len() >= 20, "a random password: {password}");
+    ok(s.run(&["init"]));
+    let second = ok(s.run(&["demo"]));
+    assert!(second.contains("already present"), "{second}");
+    assert_eq!(printed_password(&second), None, "printed only when seeded");
+
+    let store = s.store().await?;
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", &password)
+            .await?
+            .is_some(),
+        "the printed password opens the demo account"
+    );
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", "demo password")
+            .await?
+            .is_none(),
+        "the old fixed password does not"
+    );
+
+    // Another demo database gets another password.
+    let other = Setup::<B>::new().await?;
+    ok(other.run(&["init"]));
+    assert_ne!(printed_password(&ok(other.run(&["demo"]))), Some(password));
+    Ok(())
+}
+
+async fn output_into_a_closed_pipe_ends_quietly<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    for args in [
+        &["demo"][..],
+        &["migrate", "--status"],
+        &["status"],
+        &["-v", "status"],
+    ] {
+        let mut child = s
+            .command_with_key(&s.key_path(), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // The reader goes away before the binary writes: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output()?;
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{args:?}: status {:?}, stderr: {}",
+            out.status,
+            stderr(&out)
+        );
+    }
+    assert!(
+        s.store()
+            .await?
+            .get_user_by_email("demo@pierre.example")
+            .await?
+            .is_some(),
+        "demo did its work although nobody read its output"
+    );
+    Ok(())
+}
+
+async fn migrate_to_refuses_unknown_versions_and_prints_no_debug_forms<B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    let versions: Vec<String> = {
+        let store = Store::<B>::new(&s.url, EncryptionKey::load_or_create(&s.key_path())?).await?;
+        let versions: Vec<String> = store
+            .migration_status()
+            .await?
+            .iter()
+            .map(|m| m.version.to_string())
+            .collect();
+        store.migrate_to(versions[0].parse()?).await?;
+        store.close().await;
+        versions
+    };
+    assert!(versions.len() >= 3, "{versions:?}");
+
+    let err = failed(s.run(&["migrate", "--to", "1"]));
+    assert!(err.contains("no migration has version 1"), "{err}");
+    for version in &versions {
+        assert!(err.contains(version.as_str()), "lists {version}: {err}");
+    }
+    let stepped = ok(s.run(&["migrate", "--to", &versions[1]]));
+    assert!(
+        stepped.contains(&format!(
+            "schema migrated from {} to {}",
+            versions[0], versions[1]
+        )),
+        "{stepped}"
+    );
+    let behind = ok(s.run(&["migrate", "--to", &versions[0]]));
+    assert!(
+        behind.contains(&format!("already at version {}", versions[1])),
+        "{behind}"
+    );
+    let last = versions.last().expect("versions");
+    assert!(ok(s.run(&["migrate"])).contains(&format!("to {last}")));
+    assert!(ok(s.run(&["migrate"])).contains(&format!("schema version {last}: nothing to apply")));
+    Ok(())
+}
+
+async fn read_only_commands_create_no_database<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    EncryptionKey::load_or_create(&s.key_path())?;
+    let url = missing_database_url::<B>(s.dir.path());
+    let backup = s.dir.path().join("backup");
+    let copy_target = s.dir.path().join("copy-target.db");
+    let copy_to = format!("sqlite:{}", copy_target.display());
+    let new_key = s.dir.path().join("new.key");
+    for args in [
+        &["status"][..],
+        &["migrate", "--status"],
+        &["migrate"],
+        &["migrate", "--to", "1"],
+        &["backup", &backup.to_string_lossy()],
+        &["demo"],
+        &["prune-usage", "--older-than", "1d"],
+        &["rotate-key", "--new-key", &new_key.to_string_lossy()],
+        &["copy", "--to", &copy_to],
+    ] {
+        let out = pierre_store_cmd()
+            .arg("--database-url")
+            .arg(&url)
+            .arg("--key-path")
+            .arg(s.key_path())
+            .args(args)
+            .output()?;
+        let err = failed(out);
+        assert!(
+            err.contains("no database at") && err.contains("init"),
+            "{args:?}: {err}"
+        );
+        assert!(!database_exists::<B>(&url).await, "{args:?} created it");
+    }
+    assert!(
+        !s.dir.path().join("nowhere").exists()
+            && !backup.exists()
+            && !copy_target.exists()
+            && !new_key.exists(),
+        "nothing created"
+    );
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb};
+use common::{TestBackend, TestDb, database_exists, missing_database_url};
 use pierre_store::{Backend, EncryptionKey, Error, Store, StoreConfig, User, UserId};
 
 backend_tests!(
@@ -13,6 +13,7 @@ backend_tests!(
     store_futures_are_send_and_the_store_is_shareable,
     backend_info_names_the_backend,
     calls_after_close_fail_cleanly,
+    a_missing_database_is_not_found_and_not_created_without_create_if_missing,
 );
 
 async fn migrate_twice_is_a_no_op<B: TestBackend>() -> eyre::Result<()> {
@@ -122,5 +123,37 @@ async fn calls_after_close_fail_cleanly<B: TestBackend>() -> eyre::Result<()> {
     db.store.close().await;
     let err = db.store.get_user(UserId::new()).await.unwrap_err();
     assert!(matches!(err, Error::Database(_)), "{err:?}");
+    Ok(())
+}
+
+async fn a_missing_database_is_not_found_and_not_created_without_create_if_missing<
+    B: TestBackend,
+>() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = missing_database_url::<B>(dir.path());
+    let mut config = StoreConfig::new(url.clone(), EncryptionKey::generate());
+    assert!(
+        config.create_if_missing,
+        "servers create a missing SQLite file by default"
+    );
+    config.create_if_missing = false;
+    let err = Store::<B>::connect(config).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::NotFound {
+                entity: "database",
+                ..
+            }
+        ),
+        "expected NotFound(database), got {err:?}"
+    );
+    assert!(err.to_string().contains("database not found"), "{err}");
+    assert!(!database_exists::<B>(&url).await, "nothing created");
+    assert_eq!(
+        std::fs::read_dir(dir.path())?.count(),
+        0,
+        "no directory or file created"
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@ use pierre_store::{ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, U
 backend_tests!(
     a_new_database_has_no_version_and_every_migration_pending,
     migrate_to_applies_up_to_a_version,
+    migrate_to_a_version_no_migration_has_is_refused_and_applies_nothing,
     a_changed_migration_is_refused,
     a_database_newer_than_this_build_is_refused,
     upgrading_keeps_usage_rows_and_their_deletion_cascade,
@@ -52,6 +53,29 @@ async fn migrate_to_applies_up_to_a_version<B: TestBackend>() -> eyre::Result<()
     assert_eq!(store.schema_version().await?, Some(first));
     store.migrate_to(first).await?;
     assert_eq!(store.schema_version().await?, Some(first), "idempotent");
+    Ok(())
+}
+
+async fn migrate_to_a_version_no_migration_has_is_refused_and_applies_nothing<B: TestBackend>()
+-> eyre::Result<()> {
+    let (store, _url, _cleanup) = fresh::<B>().await?;
+    let known: Vec<i64> = store
+        .migration_status()
+        .await?
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    for unknown in [1, known[known.len() - 1] + 1, i64::MAX] {
+        let err = store.migrate_to(unknown).await.unwrap_err();
+        let Error::InvalidInput { field, reason } = &err else {
+            panic!("expected InvalidInput for version {unknown}, got {err:?}")
+        };
+        assert_eq!(*field, "version");
+        for version in &known {
+            assert!(reason.contains(&version.to_string()), "{reason}");
+        }
+        assert_eq!(store.schema_version().await?, None, "nothing applied");
+    }
     Ok(())
 }
 

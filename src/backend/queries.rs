@@ -22,8 +22,12 @@ use crate::{
 
 /// Opening a pool and migrating its database.
 pub trait Lifecycle: sqlx::Database {
-    /// Opens a pool with the backend's connection settings.
+    /// Opens a pool with the backend's connection settings (creating a missing SQLite file
+    /// only when `config.create_if_missing`).
     fn connect(config: &StoreConfig) -> impl Future<Output = sqlx::Result<Pool<Self>>> + Send;
+    /// Whether `error`, returned by [`Lifecycle::connect`], means that the database does
+    /// not exist.
+    fn is_missing_database(error: &sqlx::Error) -> bool;
     /// The migrations embedded in this build.
     fn migrator() -> &'static Migrator;
     /// Applies the embedded migrations not yet applied, up to and including `target`

@@ -34,7 +34,7 @@ use std::{
 
 use sqlx::Pool;
 
-use crate::{Backend, EncryptionKey, KeyId, Result, StoreConfig, config, crypto::KeyRing};
+use crate::{Backend, EncryptionKey, Error, KeyId, Result, StoreConfig, config, crypto::KeyRing};
 
 /// The database layer on backend `B` ([`Sqlite`](crate::Sqlite) or
 /// [`Postgres`](crate::Postgres)): a connection pool and the key ring for OAuth tokens.
@@ -92,19 +92,33 @@ impl<B: Backend> Store<B> {
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) for a URL of another backend or an unknown scheme;
+    /// [`Error::NotFound`](crate::Error::NotFound) (entity `"database"`, the URL without
+    /// its password as id) for a PostgreSQL database that does not exist;
     /// [`Error::Database`](crate::Error::Database) when the database cannot be reached.
     pub async fn new(database_url: &str, key: EncryptionKey) -> Result<Self> {
         Self::connect(StoreConfig::new(database_url, key)).await
     }
 
-    /// Connects with the given settings. Runs no migration.
+    /// Connects with the given settings. Runs no migration. A missing SQLite file is
+    /// created only when [`StoreConfig::create_if_missing`] is set (the default).
     ///
     /// # Errors
-    /// As [`Store::new`](crate::Store::new), and [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
+    /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
+    /// also for a missing SQLite file when `create_if_missing` is off), and
+    /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;
-        let pool = B::connect(&config).await?;
+        let pool = B::connect(&config).await.map_err(|error| {
+            if B::is_missing_database(&error) {
+                Error::NotFound {
+                    entity: "database",
+                    id: config::redact_url(&config.database_url),
+                }
+            } else {
+                error.into()
+            }
+        })?;
         Ok(Self {
             pool,
             keys: Arc::new(RwLock::new(Arc::new(KeyRing::new(

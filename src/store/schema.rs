@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use crate::{Backend, Result, Store};
+use crate::{Backend, Error, Result, Store};
 
 use super::convert::stored_count;
 
@@ -54,12 +54,31 @@ impl<B: Backend> Store<B> {
         .await
     }
 
-    /// Applies pending migrations up to and including `version`.
+    /// Applies pending migrations up to and including `version`, which must be the version
+    /// of a migration this build embeds. A version at or below the database's changes
+    /// nothing (migrations are never undone).
     ///
     /// # Errors
-    /// As [`Store::migrate`].
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) (field `version`, the reason
+    /// listing the known versions) when no migration has `version`; nothing is applied.
+    /// Otherwise as [`Store::migrate`].
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
         self.observe("migrate_to", async move {
+            let known: Vec<i64> = B::migrator()
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration())
+                .map(|m| m.version)
+                .collect();
+            if !known.contains(&version) {
+                let list: Vec<String> = known.iter().map(i64::to_string).collect();
+                return Err(Error::invalid(
+                    "version",
+                    format!(
+                        "no migration has version {version}; known versions: {}",
+                        list.join(", ")
+                    ),
+                ));
+            }
             B::migrate(&self.pool, Some(version)).await?;
             Ok(())
         })

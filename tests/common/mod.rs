@@ -428,3 +428,26 @@ pub async fn seed_tenants<B: Backend>(
     }
     Ok((user, ids))
 }
+
+/// The URL of a database of backend `B` that does not exist: on SQLite a file in a
+/// directory that does not exist either (under `dir`), on PostgreSQL a database name never
+/// created on the test server.
+pub fn missing_database_url<B: TestBackend>(dir: &std::path::Path) -> String {
+    if B::pick("sqlite", "postgres") == "sqlite" {
+        format!("sqlite:{}", dir.join("nowhere/pierre.db").display())
+    } else {
+        let name = format!("pierre_missing_{}", uuid::Uuid::new_v4().simple());
+        with_database(&postgres_server_url(), &name, None)
+    }
+}
+
+/// Whether a database exists at `url` (made by [`missing_database_url`] or a harness
+/// function), checked without creating anything.
+pub async fn database_exists<B: TestBackend>(url: &str) -> bool {
+    if B::pick("sqlite", "postgres") == "sqlite" {
+        let path = url.trim_start_matches("sqlite:");
+        std::path::Path::new(path).exists()
+    } else {
+        sqlx::PgConnection::connect(url).await.is_ok()
+    }
+}

@@ -23,6 +23,11 @@ impl Lifecycle for Postgres {
         config.pool_options().connect_with(options).await
     }
 
+    fn is_missing_database(error: &sqlx::Error) -> bool {
+        // 3D000: invalid_catalog_name, "database ... does not exist".
+        matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("3D000"))
+    }
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }

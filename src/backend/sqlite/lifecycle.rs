@@ -23,19 +23,26 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 impl Lifecycle for Sqlite {
     async fn connect(config: &StoreConfig) -> sqlx::Result<SqlitePool> {
         let options = SqliteConnectOptions::from_str(&config.database_url)?
-            .create_if_missing(true)
+            .create_if_missing(config.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        // The embedded default lives in ./data/: create the directory of a new file.
         let file = options.get_filename();
-        if !config.database_url.contains(":memory:")
-            && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)?;
+        if !config.database_url.contains(":memory:") {
+            if !config.create_if_missing && !file.exists() {
+                return Err(sqlx::Error::Io(std::io::ErrorKind::NotFound.into()));
+            }
+            // The embedded default lives in ./data/: create the directory of a new file.
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
         }
         config.pool_options().connect_with(options).await
+    }
+
+    fn is_missing_database(error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
     }
 
     fn migrator() -> &'static Migrator {

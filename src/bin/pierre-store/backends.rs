@@ -28,6 +28,8 @@ pub fn backend_of(url: &str) -> eyre::Result<UrlBackend> {
 
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {
+    /// What to do about a database that does not exist, for the error that says so.
+    const MISSING_DATABASE_HINT: &'static str;
     /// Writes a backup of the database behind `store` to `path`.
     fn backup(
         store: &Store<Self>,
@@ -39,6 +41,9 @@ pub trait AdminBackend: Backend {
 }
 
 impl AdminBackend for Sqlite {
+    const MISSING_DATABASE_HINT: &'static str =
+        "the file does not exist; `pierre-store init` creates one (check the path first)";
+
     async fn backup(store: &Store<Self>, _url: &str, path: &Path) -> eyre::Result<()> {
         Ok(store.backup_to(path).await?)
     }
@@ -49,6 +54,9 @@ impl AdminBackend for Sqlite {
 }
 
 impl AdminBackend for Postgres {
+    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; create it \
+        (`createdb`, or `CREATE DATABASE ... OWNER <role>`), then run `pierre-store init`";
+
     /// `pg_dump --format=custom` into a [`StagedFile`]: private (0600), never replacing
     /// anything, at `path` only once complete. It reads through row-level security with
     /// `pierre.all_tenants` on for its session, so an ordinary owning role dumps every

@@ -79,8 +79,14 @@ pub enum Command {
         batch_size: u32,
     },
     /// Seed a demo tenant, user, Strava token, API key, usage and activities, then print the
-    /// user's usage and activity statistics.
-    Demo,
+    /// user's usage and activity statistics. The demo user gets a random password, printed
+    /// once. Refuses a database that already holds other users, unless --force.
+    Demo {
+        /// Seed even though the database holds other users (it adds an active account with
+        /// the printed password).
+        #[arg(long)]
+        force: bool,
+    },
     /// Copy every row into the empty database at URL (e.g. from SQLite to PostgreSQL),
     /// migrating it first. It is opened with this database's key. Stop the server first.
     Copy {

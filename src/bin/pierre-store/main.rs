@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&eyre::Report::new(err)),
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli)).and_then(|()| {
+        output::stdout_result().map_err(|e| eyre::Report::new(e).wrap_err("cannot write to stdout"))
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }

@@ -1,23 +1,50 @@
 //! `demo`: shows the store working end to end on a little seeded data.
 
+use base64::Engine;
+use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
+use eyre::bail;
 use pierre_store::{
     Activity, ApiKeyTier, ApiKeyUsage, Backend, JwtUsage, Store, Tenant, User, UserStatus, password,
 };
 use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
 
 use crate::{backends::AdminBackend, output::Output};
 
 const EMAIL: &str = "demo@pierre.example";
 const SLUG: &str = "demo-club";
+/// Random bytes in the demo user's password (144 bits, 24 base64url characters).
+const PASSWORD_BYTES: usize = 18;
 
-/// Seeds the demo data the first time, then prints the demo user's statistics.
-pub async fn demo<B: AdminBackend>(store: &Store<B>, out: Output) -> eyre::Result<()> {
+/// Seeds the demo data the first time, then prints the demo user's statistics. Seeding
+/// refuses a database that holds other users unless `force`: the demo user is an active
+/// account, and its password (random, printed once) is known to whoever saw the output.
+pub async fn demo<B: AdminBackend>(store: &Store<B>, force: bool, out: Output) -> eyre::Result<()> {
     let user = match store.get_user_by_email(EMAIL).await? {
         Some(user) => {
-            out.say(format!("demo data already present (user {EMAIL})"));
+            out.say(format!(
+                "demo data already present (user {EMAIL}; its password was printed when it was seeded)"
+            ));
             user
         }
-        None => seed(store, out).await?,
+        None => {
+            let users = store
+                .table_counts()
+                .await?
+                .rows
+                .iter()
+                .find_map(|&(table, rows)| (table == "users").then_some(rows))
+                .unwrap_or_default();
+            if users > 0 && !force {
+                bail!(
+                    "this database already holds {users} user{}: demo would add an active account \
+                     whose password it prints. Run demo on a database of its own \
+                     (--database-url), or pass --force to seed this one anyway",
+                    if users == 1 { "" } else { "s" }
+                );
+            }
+            seed(store, out).await?
+        }
     };
     let tenant = store
         .get_tenant_by_slug(SLUG)
@@ -69,7 +96,11 @@ pub async fn demo<B: AdminBackend>(store: &Store<B>, out: Output) -> eyre::Resul
 }
 
 async fn seed<B: Backend>(store: &Store<B>, out: Output) -> eyre::Result<User> {
-    let mut user = User::new(EMAIL, &password::hash("demo password").await?);
+    let mut bytes = Zeroizing::new([0_u8; PASSWORD_BYTES]);
+    OsRng.fill_bytes(bytes.as_mut());
+    let demo_password =
+        Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()));
+    let mut user = User::new(EMAIL, &password::hash(&demo_password).await?);
     user.firstname = Some("Demo".into());
     user.status = UserStatus::Active;
     store.create_user(&user).await?;
@@ -131,6 +162,10 @@ async fn seed<B: Backend>(store: &Store<B>, out: Output) -> eyre::Result<User> {
     out.say(format!(
         "seeded: tenant {SLUG}, user {EMAIL}, a Strava token, API key {}…, 20 usage rows, 4 activities",
         key.key_prefix
+    ));
+    out.say(format!(
+        "demo user password (shown once): {}",
+        demo_password.as_str()
     ));
     Ok(user)
 }

@@ -5,8 +5,8 @@ mod demo;
 mod maintenance;
 mod setup;
 
-use eyre::WrapErr;
-use pierre_store::{EncryptionKey, Postgres, Sqlite, Store, StoreConfig, redact_url};
+use eyre::{WrapErr, bail};
+use pierre_store::{EncryptionKey, Error, Postgres, Sqlite, Store, StoreConfig, redact_url};
 
 use crate::{
     backends::{AdminBackend, UrlBackend, backend_of},
@@ -36,7 +36,9 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
             Ok(())
         }
         command => {
-            let store = open::<B>(&url, &key_path, cli.key_path.is_some()).await?;
+            // Only `init` (and `copy` for its target) may create a database: the rest work on
+            // an existing one and refuse a missing one, creating nothing.
+            let store = open::<B>(&url, &key_path, cli.key_path.is_some(), false).await?;
             let result = match command {
                 Command::Migrate { status: true, .. } => setup::migration_status(&store, out).await,
                 Command::Migrate { to, .. } => setup::migrate(&store, to, out).await,
@@ -54,18 +56,20 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                     older_than,
                     batch_size,
                 } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
-                Command::Demo => demo::demo(&store, out).await,
+                Command::Demo { force } => demo::demo(&store, force, out).await,
                 Command::Copy { to } => {
                     let path_given = cli.key_path.is_some();
                     async {
                         let to = Cli::copy_target(to)?;
                         match backend_of(&to)? {
                             UrlBackend::Sqlite => {
-                                let target = open::<Sqlite>(&to, &key_path, path_given).await?;
+                                let target =
+                                    open::<Sqlite>(&to, &key_path, path_given, true).await?;
                                 copy::copy(&store, target, &to, out).await
                             }
                             UrlBackend::Postgres => {
-                                let target = open::<Postgres>(&to, &key_path, path_given).await?;
+                                let target =
+                                    open::<Postgres>(&to, &key_path, path_given, true).await?;
                                 copy::copy(&store, target, &to, out).await
                             }
                         }
@@ -82,19 +86,40 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
 
 /// The store at `url` with the existing key: from `DATABASE_ENCRYPTION_KEY` unless a key
 /// path was given on the command line, else from the key file, which must exist (a new key
-/// would make every stored token unreadable).
+/// would make every stored token unreadable). A missing SQLite database is created only
+/// when `create` is set; see [`connect`].
 async fn open<B: AdminBackend>(
     url: &str,
     key_path: &std::path::Path,
     path_given: bool,
+    create: bool,
 ) -> eyre::Result<Store<B>> {
     let key = match StoreConfig::key_from_env()? {
         Some(key) if !path_given => key,
         _ => EncryptionKey::load(key_path)?,
     };
+    connect(url, key, create).await
+}
+
+/// The store at `url` with `key` and the pool settings of the environment; a missing SQLite
+/// file is created only when `create` is set. A database that does not exist is an error
+/// saying how to make one.
+async fn connect<B: AdminBackend>(
+    url: &str,
+    key: EncryptionKey,
+    create: bool,
+) -> eyre::Result<Store<B>> {
     let mut config = StoreConfig::from_env_with_key(key)?;
     config.database_url = url.to_owned();
-    Store::<B>::connect(config)
-        .await
-        .wrap_err_with(|| format!("cannot open {}", redact_url(url)))
+    config.create_if_missing = create;
+    match Store::<B>::connect(config).await {
+        Err(Error::NotFound {
+            entity: "database", ..
+        }) => bail!(
+            "no database at {}: {}",
+            redact_url(url),
+            B::MISSING_DATABASE_HINT
+        ),
+        result => result.wrap_err_with(|| format!("cannot open {}", redact_url(url))),
+    }
 }

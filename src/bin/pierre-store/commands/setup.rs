@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use eyre::WrapErr;
-use pierre_store::{EncryptionKey, Store, StoreConfig, redact_url};
+use pierre_store::{EncryptionKey, Store, redact_url};
 
 use crate::{backends::AdminBackend, output::Output};
 
@@ -21,11 +20,7 @@ pub async fn init<B: AdminBackend>(url: &str, key_path: &Path, out: Output) -> e
         },
         key.id()
     ));
-    let mut config = StoreConfig::from_env_with_key(key)?;
-    config.database_url = url.to_owned();
-    let store = Store::<B>::connect(config)
-        .await
-        .wrap_err_with(|| format!("cannot open {}", redact_url(url)))?;
+    let store = super::connect::<B>(url, key, true).await?;
     let before = store.schema_version().await?;
     store.migrate().await?;
     let after = store.schema_version().await?;
@@ -39,7 +34,11 @@ pub async fn init<B: AdminBackend>(url: &str, key_path: &Path, out: Output) -> e
         (Some(b), Some(a)) if b == a => {
             format!("schema:    version {a}, up to date (nothing to do)")
         }
-        (b, a) => format!("schema:    migrated from {b:?} to {a:?}"),
+        (b, a) => format!(
+            "schema:    migrated from {} to {}",
+            version_text(b),
+            version_text(a)
+        ),
     });
     store.close().await;
     Ok(())
@@ -57,12 +56,24 @@ pub async fn migrate<B: AdminBackend>(
         None => store.migrate().await?,
     }
     let after = store.schema_version().await?;
-    if before == after {
-        out.say(format!("schema version {after:?}: nothing to apply"));
-    } else {
-        out.say(format!("schema migrated from {before:?} to {after:?}"));
-    }
+    let after_text = version_text(after);
+    out.say(match to {
+        _ if before != after => format!(
+            "schema migrated from {} to {after_text}",
+            version_text(before)
+        ),
+        Some(version) if after > Some(version) => format!(
+            "schema already at version {after_text}, past {version}: nothing to apply \
+             (migrations are never undone)"
+        ),
+        _ => format!("schema version {after_text}: nothing to apply"),
+    });
     Ok(())
+}
+
+/// A schema version as users read it: the number, or `none` for a database never migrated.
+fn version_text(version: Option<i64>) -> String {
+    version.map_or_else(|| "none".to_owned(), |v| v.to_string())
 }
 
 /// Lists every migration with its state.
@@ -91,14 +102,16 @@ pub async fn status<B: AdminBackend>(store: &Store<B>, url: &str, out: Output) -
     out.say(format!("database:       {}", redact_url(url)));
     out.say(format!(
         "schema version: {} ({pending} pending)",
-        store
-            .schema_version()
-            .await?
-            .map_or_else(|| "none".to_owned(), |v| v.to_string())
+        version_text(store.schema_version().await?)
     ));
     out.say(format!(
-        "pool:           {} open ({} in use, {} idle), max {}, min {}, acquire timeout {:?}",
-        pool.size, pool.in_use, pool.idle, pool.max, pool.min, pool.acquire_timeout
+        "pool:           {} open ({} in use, {} idle), max {}, min {}, acquire timeout {} s",
+        pool.size,
+        pool.in_use,
+        pool.idle,
+        pool.max,
+        pool.min,
+        pool.acquire_timeout.as_secs_f64()
     ));
     out.say(format!("key id:         {}", store.encryption_key_id()));
     if migrations.iter().any(|m| m.applied) {
