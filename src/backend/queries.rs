@@ -134,8 +134,9 @@ pub trait ApiKeyQueries: sqlx::Database {
         pool: &Pool<Self>,
         key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
-    /// For an active, unexpired key with this hash: sets `last_used` to `now`, adds one to
-    /// `usage_count` and returns the updated row, in one statement.
+    /// For an active, unexpired key with this hash whose user's status is `active` or
+    /// `pending`: sets `last_used` to `now`, adds one to `usage_count` and returns the
+    /// updated row, in one statement.
     fn touch_valid_api_key(
         pool: &Pool<Self>,
         key_hash: &str,
@@ -211,8 +212,8 @@ pub trait A2AClientQueries: sqlx::Database {
         pool: &Pool<Self>,
         id: A2AClientId,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
-    /// For an active client with this key hash: sets `last_used` to `now` and returns the
-    /// updated row, in one statement.
+    /// For an active, unrevoked client with this key hash: sets `last_used` to `now` and
+    /// returns the updated row, in one statement.
     fn touch_active_a2a_client(
         pool: &Pool<Self>,
         api_key_hash: &str,
@@ -222,6 +223,20 @@ pub trait A2AClientQueries: sqlx::Database {
         pool: &Pool<Self>,
         api_key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    /// Sets `is_active` to false and `revoked_at` to `at` unless already set; returns the
+    /// number of rows matched.
+    fn revoke_a2a_client(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Sets `is_active`, except to true on a revoked client; returns the number of rows
+    /// changed (0 for no such client, or a revoked one asked to become active).
+    fn set_a2a_client_active(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+        active: bool,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 }
 
 /// `tenants`.

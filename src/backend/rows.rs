@@ -193,6 +193,7 @@ pub struct A2AClientRow {
     pub created_at: Timestamp,
     pub last_used: Option<Timestamp>,
     pub metadata: Json<Value>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// A `tenants` row.
