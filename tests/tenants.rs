@@ -13,6 +13,7 @@ backend_tests!(
     duplicate_slug_or_domain_is_a_conflict_on_create_and_update,
     invalid_tenants_are_rejected_and_nothing_is_written,
     deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities,
+    deleting_a_tenant_removes_its_activities_and_reports_them,
 );
 
 async fn owner<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -329,5 +330,47 @@ async fn deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities<B: 
     assert!(db.store.delete_user(a).await?);
     assert_eq!(counts(&db).await?, [1, 1, 2], "only A and A's own activity went");
     assert_eq!(db.store.get_user_activities(tenant.id, b, 10).await?.len(), 2);
+    Ok(())
+}
+
+/// `delete_tenant` removes the tenant and every activity in it (soft-deleted ones too,
+/// whoever's), keeps the users and other tenants, reports what it removed, and frees the
+/// owner for `delete_user`. As the ordinary role on PostgreSQL (row-level security).
+async fn deleting_a_tenant_removes_its_activities_and_reports_them<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let a = owner(&db, "a@example.com").await?;
+    let b = owner(&db, "b@example.com").await?;
+    let gone = Tenant::new("Gone", "gone", a);
+    let kept = Tenant::new("Kept", "kept", b);
+    let at = datetime!(2025-03-01 07:00 UTC);
+    for tenant in [&gone, &kept] {
+        db.store.create_tenant(tenant).await?;
+        for user in [a, b, b] {
+            let activity = Activity::new(user, "Ride", "ride", 20.0, 3600, at);
+            db.store.create_activity(tenant.id, &activity).await?;
+        }
+    }
+    let soft = db.store.get_user_activities(gone.id, b, 1).await?[0].id;
+    assert!(db.store.delete_activity(gone.id, soft).await?);
+
+    let err = db.store.delete_user(a).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    let deleted = db.store.delete_tenant(gone.id).await?;
+    assert_eq!(
+        (deleted.id, deleted.slug.as_str(), deleted.activities),
+        (gone.id, "gone", 3)
+    );
+    assert_eq!(counts(&db).await?, [2, 1, 3]);
+    assert_eq!(db.store.get_tenant(gone.id).await?, None);
+    assert_eq!(db.store.get_user_activities(kept.id, b, 10).await?.len(), 2);
+
+    let err = db.store.delete_tenant(gone.id).await.unwrap_err();
+    assert!(
+        matches!(err, Error::NotFound { entity: "tenant", .. }),
+        "{err:?}"
+    );
+    assert!(db.store.delete_user(a).await?, "no longer an owner");
+    assert_eq!(counts(&db).await?, [1, 1, 2]);
     Ok(())
 }

@@ -65,10 +65,13 @@ pub trait UserQueries: sqlx::Database {
         pool: &Pool<Self>,
         email: &str,
     ) -> impl Future<Output = sqlx::Result<Option<UserRow>>> + Send;
-    /// Deletes the user (its tokens, keys, usage, tenants and activities cascade); returns
-    /// the number of rows deleted.
-    fn delete_user(pool: &Pool<Self>, id: UserId)
-    -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Deletes the user (its tokens, keys, usage and activities go with it); returns the
+    /// number of rows deleted. Fails with a foreign key violation, deleting nothing, while
+    /// the user owns a tenant.
+    fn delete_user(
+        conn: &mut Self::Connection,
+        id: UserId,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Replaces the password hash; returns the number of rows changed.
     fn update_user_password_hash(
         pool: &Pool<Self>,
@@ -258,6 +261,20 @@ pub trait TenantQueries: sqlx::Database {
         pool: &Pool<Self>,
         row: &TenantRow,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// The slugs of the tenants the user owns, in order.
+    fn select_tenant_slugs_by_owner(
+        pool: &Pool<Self>,
+        owner: UserId,
+    ) -> impl Future<Output = sqlx::Result<Vec<String>>> + Send;
+    /// Deletes the tenant's activities (soft-deleted ones included), then the tenant, in the
+    /// caller's transaction; returns the tenant's slug and the number of activities deleted,
+    /// or `None` (nothing deleted) when there is no such tenant. On PostgreSQL it locks the
+    /// tenant first (no activity can be added meanwhile) and runs in the tenant's
+    /// row-level security scope.
+    fn delete_tenant(
+        conn: &mut Self::Connection,
+        id: TenantId,
+    ) -> impl Future<Output = sqlx::Result<Option<DeletedTenantRow>>> + Send;
 }
 
 /// `activities`, always filtered by tenant; soft-deleted rows are never returned.

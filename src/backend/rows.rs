@@ -196,6 +196,13 @@ pub struct A2AClientRow {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// What [`TenantQueries::delete_tenant`](super::TenantQueries::delete_tenant) removed.
+#[derive(Debug)]
+pub struct DeletedTenantRow {
+    pub slug: String,
+    pub activities: u64,
+}
+
 /// A `tenants` row.
 #[derive(Debug)]
 pub struct TenantRow {
