@@ -45,7 +45,9 @@ pub trait Lifecycle: sqlx::Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<TableCountsRow>> + Send;
     /// Begins a transaction that will write: on SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock.
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock; on
+    /// PostgreSQL it is READ COMMITTED whatever the database's default isolation, as the
+    /// triggers that delete the usage of deleted users and API keys require.
     fn begin_write(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
