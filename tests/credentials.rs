@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
-    A2A_SECRET_PREFIX, A2AClientId, API_KEY_PREFIX, ApiKeyId, ApiKeyTier, Error, User, UserId, UserStatus,
-    password,
+    A2A_SECRET_PREFIX, A2AClientId, API_KEY_PREFIX, ApiKeyId, ApiKeyTier, Error, User, UserId,
+    UserStatus, password,
 };
 use time::OffsetDateTime;
 
@@ -317,7 +317,10 @@ async fn api_keys_of_suspended_and_deleted_users_do_not_authenticate<B: TestBack
         "refused once the user is suspended"
     );
     let stored = db.store.get_api_key_by_hash(&key.key_hash).await?;
-    assert_eq!(stored.map(|k| (k.is_active, k.usage_count)), Some((true, 1)));
+    assert_eq!(
+        stored.map(|k| (k.is_active, k.usage_count)),
+        Some((true, 1))
+    );
     Ok(())
 }
 
@@ -399,13 +402,26 @@ async fn deactivated_and_revoked_a2a_clients_do_not_authenticate<B: TestBackend>
     assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
 
     db.store.set_a2a_client_active(client.id, false).await?;
-    assert!(db.store.authenticate_a2a_client(&secret).await?.is_none(), "inactive");
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "inactive"
+    );
     db.store.set_a2a_client_active(client.id, true).await?;
-    assert!(db.store.authenticate_a2a_client(&secret).await?.is_some(), "active again");
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_some(),
+        "active again"
+    );
 
     db.store.revoke_a2a_client(client.id).await?;
-    assert!(db.store.authenticate_a2a_client(&secret).await?.is_none(), "revoked");
-    let revoked = db.store.get_a2a_client(client.id).await?.expect("still listed");
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "revoked"
+    );
+    let revoked = db
+        .store
+        .get_a2a_client(client.id)
+        .await?
+        .expect("still listed");
     assert!(!revoked.is_active);
     let revoked_at = revoked.revoked_at.expect("revocation time kept");
     db.store.revoke_a2a_client(client.id).await?;
@@ -430,14 +446,23 @@ async fn deactivated_and_revoked_a2a_clients_do_not_authenticate<B: TestBackend>
     db.store.set_a2a_client_active(client.id, false).await?;
 
     for err in [
-        db.store.revoke_a2a_client(A2AClientId::new()).await.unwrap_err(),
+        db.store
+            .revoke_a2a_client(A2AClientId::new())
+            .await
+            .unwrap_err(),
         db.store
             .set_a2a_client_active(A2AClientId::new(), true)
             .await
             .unwrap_err(),
     ] {
         assert!(
-            matches!(err, Error::NotFound { entity: "a2a client", .. }),
+            matches!(
+                err,
+                Error::NotFound {
+                    entity: "a2a client",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
@@ -447,7 +472,13 @@ async fn deactivated_and_revoked_a2a_clients_do_not_authenticate<B: TestBackend>
     stored.revoked_at = Some(OffsetDateTime::now_utc());
     let err = db.store.create_a2a_client(&stored).await.unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput { field: "is_active", .. }),
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "is_active",
+                ..
+            }
+        ),
         "{err:?}"
     );
     Ok(())

@@ -5,8 +5,7 @@ mod common;
 
 use common::{Cleanup, TestBackend};
 use pierre_store::{
-    Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, Tenant,
-    TenantId, User,
+    Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, Tenant, TenantId, User,
 };
 
 backend_tests!(
@@ -158,8 +157,12 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
 -> eyre::Result<()> {
     let (store, url, _cleanup) = fresh::<B>().await?;
     store.migrate_to(20_261_130_000_002).await?;
-    let owner = store.create_user(&User::new("owner@example.com", "h")).await?;
-    let member = store.create_user(&User::new("member@example.com", "h")).await?;
+    let owner = store
+        .create_user(&User::new("owner@example.com", "h"))
+        .await?;
+    let member = store
+        .create_user(&User::new("member@example.com", "h"))
+        .await?;
     let mut tenants = Vec::new();
     for slug in ["one", "two"] {
         let tenant = Tenant::new(slug, slug, owner);
@@ -176,12 +179,28 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
     store.migrate().await?;
     assert!(store.schema_version().await? > Some(20_261_130_000_002));
     assert_eq!(B::raw_count(&url, "tenants").await?, 2);
-    assert_eq!(B::raw_count(&url, "activities").await?, 6, "soft-deleted row kept");
+    assert_eq!(
+        B::raw_count(&url, "activities").await?,
+        6,
+        "soft-deleted row kept"
+    );
     for tenant in &tenants {
         assert_eq!(store.get_tenant(tenant.id).await?.as_ref(), Some(tenant));
     }
-    assert_eq!(store.get_user_activities(tenants[0].id, member, 10).await?.len(), 1);
-    assert_eq!(store.get_user_activities(tenants[1].id, member, 10).await?.len(), 2);
+    assert_eq!(
+        store
+            .get_user_activities(tenants[0].id, member, 10)
+            .await?
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .get_user_activities(tenants[1].id, member, 10)
+            .await?
+            .len(),
+        2
+    );
     assert_eq!(store.get_activity(tenants[0].id, hidden).await?, None);
 
     // Foreign keys still enforced.

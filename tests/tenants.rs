@@ -323,13 +323,23 @@ async fn deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities<B: 
     );
     println!("delete_user(owner): {err}");
     assert_eq!(counts(&db).await?, [2, 1, 3], "nothing changed");
-    assert_eq!(db.store.get_user_activities(tenant.id, b, 10).await?.len(), 2);
+    assert_eq!(
+        db.store.get_user_activities(tenant.id, b, 10).await?.len(),
+        2
+    );
 
     tenant.owner_user_id = b;
     db.store.update_tenant(&tenant).await?;
     assert!(db.store.delete_user(a).await?);
-    assert_eq!(counts(&db).await?, [1, 1, 2], "only A and A's own activity went");
-    assert_eq!(db.store.get_user_activities(tenant.id, b, 10).await?.len(), 2);
+    assert_eq!(
+        counts(&db).await?,
+        [1, 1, 2],
+        "only A and A's own activity went"
+    );
+    assert_eq!(
+        db.store.get_user_activities(tenant.id, b, 10).await?.len(),
+        2
+    );
     Ok(())
 }
 
@@ -367,7 +377,13 @@ async fn deleting_a_tenant_removes_its_activities_and_reports_them<B: TestBacken
 
     let err = db.store.delete_tenant(gone.id).await.unwrap_err();
     assert!(
-        matches!(err, Error::NotFound { entity: "tenant", .. }),
+        matches!(
+            err,
+            Error::NotFound {
+                entity: "tenant",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(db.store.delete_user(a).await?, "no longer an owner");

@@ -286,7 +286,7 @@ mod postgres_isolation {
             .fetch_one(&mut check)
             .await?;
         eyre::ensure!(level == "repeatable read", "default is {level}");
-        Ok(db.reopen_with(db.key.clone()).await?)
+        db.reopen_with(db.key.clone()).await
     }
 
     /// A raw connection holds an open transaction that inserted a usage row for key K and
@@ -361,7 +361,11 @@ mod postgres_isolation {
         .fetch_one(&mut watcher)
         .await?;
         println!("orphan usage rows (api_key_usage, jwt_usage): {orphans:?}");
-        assert_eq!(orphans, (0, 0), "usage rows left behind by a deleted key and user");
+        assert_eq!(
+            orphans,
+            (0, 0),
+            "usage rows left behind by a deleted key and user"
+        );
         Ok(())
     }
 
@@ -381,7 +385,11 @@ mod postgres_isolation {
         let mut raw = PgConnection::connect(&db.url).await?;
         for (begin, table, id) in [
             ("BEGIN", "api_keys", key.into_inner()),
-            ("BEGIN ISOLATION LEVEL SERIALIZABLE", "api_keys", key.into_inner()),
+            (
+                "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                "api_keys",
+                key.into_inner(),
+            ),
             ("BEGIN", "users", user.into_inner()),
         ] {
             sqlx::query(begin).execute(&mut raw).await?;
@@ -391,7 +399,10 @@ mod postgres_isolation {
                 .await
                 .expect_err("refused above READ COMMITTED");
             sqlx::query("ROLLBACK").execute(&mut raw).await?;
-            let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+            let code = err
+                .as_database_error()
+                .and_then(|e| e.code())
+                .map(|c| c.into_owned());
             println!("{begin}; DELETE FROM {table}: {err}");
             assert_eq!(code.as_deref(), Some("PSU01"), "{err}");
         }

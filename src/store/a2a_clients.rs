@@ -30,7 +30,10 @@ impl<B: Backend> Store<B> {
         validate::opt_timestamp("last_used", client.last_used)?;
         validate::opt_timestamp("revoked_at", client.revoked_at)?;
         if client.is_active && client.revoked_at.is_some() {
-            return Err(Error::invalid("is_active", "a revoked client cannot be active"));
+            return Err(Error::invalid(
+                "is_active",
+                "a revoked client cannot be active",
+            ));
         }
         let row = A2AClientRow {
             id: client.id,

@@ -3,7 +3,8 @@
 use time::OffsetDateTime;
 
 use crate::{
-    A2AClient, A2AClientId, ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId, clock,
+    A2AClient, A2AClientId, ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId,
+    clock,
     secret::{self, MAX_SECRET_LEN, PlaintextSecret},
 };
 

@@ -71,6 +71,7 @@ impl Lifecycle for Postgres {
     async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
         // Whatever the database's default_transaction_isolation: the usage triggers on
         // users and api_keys refuse to run above READ COMMITTED (migration 20261201000003).
-        pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await
+        pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
     }
 }

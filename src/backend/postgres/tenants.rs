@@ -95,12 +95,10 @@ impl TenantQueries for Postgres {
         super::activities::set_tenant(conn, id).await?;
         // Locked first: inserting an activity locks its tenant FOR KEY SHARE, so none can
         // be added between the count and the tenant's deletion.
-        let Some(slug) = sqlx::query_scalar!(
-            "SELECT slug FROM tenants WHERE id = $1 FOR UPDATE",
-            id as _
-        )
-        .fetch_optional(&mut *conn)
-        .await?
+        let Some(slug) =
+            sqlx::query_scalar!("SELECT slug FROM tenants WHERE id = $1 FOR UPDATE", id as _)
+                .fetch_optional(&mut *conn)
+                .await?
         else {
             return Ok(None);
         };
