@@ -19,14 +19,17 @@ pub enum Error {
         id: String,
     },
 
-    /// The write would break a uniqueness rule: duplicate email, tenant slug or domain,
-    /// API key hash or A2A client key hash.
-    #[error("{entity} conflicts with an existing one ({constraint})")]
+    /// The write conflicts with stored data, and nothing was changed: it would break a
+    /// uniqueness rule (duplicate email, tenant slug or domain, API key hash or A2A client
+    /// key hash), or stored rows block it (deleting a user who owns a tenant, activating a
+    /// revoked A2A client).
+    #[error("{entity} conflicts with existing data ({constraint})")]
     Conflict {
-        /// What was written (`"user"`, `"tenant"`, ...).
+        /// What was written or deleted (`"user"`, `"tenant"`, ...).
         entity: &'static str,
-        /// The database's name for the broken rule (e.g. `users_email_key` or
-        /// `users.email`).
+        /// The database's name for the broken uniqueness rule (e.g. `users_email_key` or
+        /// `users.email`), or what blocks the write and how to clear it (e.g. `user owns
+        /// tenant acme: transfer or delete the tenant first`).
         constraint: String,
     },
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
-    A2A_SECRET_PREFIX, API_KEY_PREFIX, ApiKeyId, ApiKeyTier, Error, User, UserId, UserStatus,
-    password,
+    A2A_SECRET_PREFIX, A2AClientId, API_KEY_PREFIX, ApiKeyId, ApiKeyTier, Error, User, UserId,
+    UserStatus, password,
 };
 use time::OffsetDateTime;
 
@@ -17,7 +17,9 @@ backend_tests!(
     weak_password_hashes_are_upgraded_at_login,
     issued_api_keys_authenticate_and_count_their_use,
     revoked_and_expired_api_keys_do_not_authenticate,
+    api_keys_of_suspended_and_deleted_users_do_not_authenticate,
     issued_a2a_clients_authenticate_and_inactive_ones_do_not,
+    deactivated_and_revoked_a2a_clients_do_not_authenticate,
 );
 
 /// On a single-threaded executor, where hashing on the executor would visibly block it.
@@ -262,6 +264,66 @@ async fn revoked_and_expired_api_keys_do_not_authenticate<B: TestBackend>() -> e
     Ok(())
 }
 
+/// A key authenticates only while its user may log in: `active` and `pending` users' keys
+/// work (as their passwords do), `suspended` and `deleted` users' keys are refused without
+/// counting the use, also when the user is suspended after the key was issued.
+async fn api_keys_of_suspended_and_deleted_users_do_not_authenticate<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    for (email, status, accepted) in [
+        ("a@example.com", UserStatus::Active, true),
+        ("p@example.com", UserStatus::Pending, true),
+        ("s@example.com", UserStatus::Suspended, false),
+        ("d@example.com", UserStatus::Deleted, false),
+    ] {
+        let user = user_with_password(&db, email, "pw", status).await?;
+        let (key, plaintext) = db
+            .store
+            .issue_api_key(user.id, "k", ApiKeyTier::Standard, vec![], None)
+            .await?;
+        let found = db.store.authenticate_api_key(&plaintext).await?;
+        assert_eq!(found.is_some(), accepted, "key of a {status:?} user");
+        let stored = db.store.get_api_key_by_hash(&key.key_hash).await?;
+        assert_eq!(
+            stored.map(|k| k.usage_count),
+            Some(i64::from(accepted)),
+            "use counted only when accepted ({status:?})"
+        );
+    }
+
+    // Suspended after the key was issued: refused from then on.
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(
+            db.store
+                .get_user_by_email("a@example.com")
+                .await?
+                .expect("exists")
+                .id,
+            "later",
+            ApiKeyTier::Trial,
+            vec![],
+            None,
+        )
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    B::raw_execute(
+        &db.url,
+        "UPDATE users SET status = 'suspended' WHERE email = 'a@example.com'",
+    )
+    .await?;
+    assert!(
+        db.store.authenticate_api_key(&plaintext).await?.is_none(),
+        "refused once the user is suspended"
+    );
+    let stored = db.store.get_api_key_by_hash(&key.key_hash).await?;
+    assert_eq!(
+        stored.map(|k| (k.is_active, k.usage_count)),
+        Some((true, 1))
+    );
+    Ok(())
+}
+
 async fn issued_a2a_clients_authenticate_and_inactive_ones_do_not<B: TestBackend>()
 -> eyre::Result<()> {
     let db = TestDb::<B>::new().await?;
@@ -326,6 +388,98 @@ async fn lookups_keep_completing_while_passwords_hash<B: TestBackend>() -> eyre:
     assert!(
         !all_done_by_then,
         "the lookup ({lookup_took:?}) waited for every hash to finish"
+    );
+    Ok(())
+}
+
+/// A2A clients with the guarantees of API keys: a deactivated client stops authenticating
+/// until it is activated again; a revoked one stops for good (it cannot be reactivated),
+/// stays listed with the time of its revocation, and revoking again changes nothing.
+async fn deactivated_and_revoked_a2a_clients_do_not_authenticate<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (client, secret) = db.store.issue_a2a_client("agent", vec![], 100).await?;
+    assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+
+    db.store.set_a2a_client_active(client.id, false).await?;
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "inactive"
+    );
+    db.store.set_a2a_client_active(client.id, true).await?;
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_some(),
+        "active again"
+    );
+
+    db.store.revoke_a2a_client(client.id).await?;
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "revoked"
+    );
+    let revoked = db
+        .store
+        .get_a2a_client(client.id)
+        .await?
+        .expect("still listed");
+    assert!(!revoked.is_active);
+    let revoked_at = revoked.revoked_at.expect("revocation time kept");
+    db.store.revoke_a2a_client(client.id).await?;
+    assert_eq!(
+        db.store.get_a2a_client(client.id).await?,
+        Some(revoked.clone()),
+        "revoking again changes nothing"
+    );
+    assert_eq!(revoked.revoked_at, Some(revoked_at));
+
+    let err = db
+        .store
+        .set_a2a_client_active(client.id, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { entity: "a2a client", constraint } if constraint.contains("revoked")),
+        "{err:?}"
+    );
+    assert_eq!(db.store.get_a2a_client(client.id).await?, Some(revoked));
+    assert!(db.store.authenticate_a2a_client(&secret).await?.is_none());
+    db.store.set_a2a_client_active(client.id, false).await?;
+
+    for err in [
+        db.store
+            .revoke_a2a_client(A2AClientId::new())
+            .await
+            .unwrap_err(),
+        db.store
+            .set_a2a_client_active(A2AClientId::new(), true)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::NotFound {
+                    entity: "a2a client",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    // A client stored as revoked cannot be stored active.
+    let mut stored = pierre_store::A2AClient::new("copied", "copied-hash");
+    stored.revoked_at = Some(OffsetDateTime::now_utc());
+    let err = db.store.create_a2a_client(&stored).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "is_active",
+                ..
+            }
+        ),
+        "{err:?}"
     );
     Ok(())
 }

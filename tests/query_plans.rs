@@ -1,6 +1,7 @@
 //! The aggregate queries use the indexes: each backend's planner is asked for its plan of
 //! the same statements the store runs (`EXPLAIN QUERY PLAN` / `EXPLAIN`). On PostgreSQL
-//! `get_user_stats` runs its statement inside the `scoped_user_stats` function.
+//! `get_user_stats` runs its statement inside the `scoped_user_stats` function. Also the
+//! lookup of the tenants a user owns (`delete_user`'s refusal).
 
 mod common;
 
@@ -10,11 +11,11 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 
 async fn sqlite_plan(url: &str, sql: &'static str) -> eyre::Result<String> {
     let mut conn = SqliteConnection::connect(url).await?;
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sql)
-        .bind("x")
-        .bind("y")
-        .fetch_all(&mut conn)
-        .await?;
+    let mut query = sqlx::query_as(sql);
+    for value in ["x", "y"].iter().take(sql.matches('?').count()) {
+        query = query.bind(*value);
+    }
+    let rows: Vec<(i64, i64, i64, String)> = query.fetch_all(&mut conn).await?;
     Ok(rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n"))
 }
 
@@ -55,6 +56,13 @@ async fn sqlite_stats_queries_use_the_indexes() -> eyre::Result<()> {
         "{stats}"
     );
     println!("SQLite get_usage_stats plan:\n{usage}\nSQLite get_user_stats plan:\n{stats}");
+    // delete_user's lookup of the tenants that block it.
+    let owned = sqlite_plan(
+        &db.url,
+        "EXPLAIN QUERY PLAN SELECT slug FROM tenants WHERE owner_user_id = ?1 ORDER BY slug",
+    )
+    .await?;
+    assert!(owned.contains("idx_tenants_owner_user_id"), "{owned}");
     Ok(())
 }
 
@@ -87,5 +95,12 @@ async fn postgres_stats_queries_use_the_indexes() -> eyre::Result<()> {
         "{stats}"
     );
     println!("PostgreSQL get_usage_stats plan:\n{usage}\nPostgreSQL get_user_stats plan:\n{stats}");
+    let owned = postgres_plan(
+        &db.url,
+        "EXPLAIN SELECT slug FROM tenants
+        WHERE owner_user_id = '00000000-0000-0000-0000-000000000001' ORDER BY slug",
+    )
+    .await?;
+    assert!(owned.contains("idx_tenants_owner_user_id"), "{owned}");
     Ok(())
 }

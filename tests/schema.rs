@@ -4,7 +4,9 @@
 mod common;
 
 use common::{Cleanup, TestBackend};
-use pierre_store::{ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, User};
+use pierre_store::{
+    Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, Tenant, TenantId, User,
+};
 
 backend_tests!(
     a_new_database_has_no_version_and_every_migration_pending,
@@ -13,6 +15,7 @@ backend_tests!(
     a_changed_migration_is_refused,
     a_database_newer_than_this_build_is_refused,
     upgrading_keeps_usage_rows_and_their_deletion_cascade,
+    upgrading_keeps_tenants_and_activities_and_stops_owner_deletion,
 );
 
 async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
@@ -167,5 +170,91 @@ async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>()
         .record_api_usage(&ApiKeyUsage::new(key, "/mcp", "POST", 200))
         .await?;
     assert_eq!(store.get_usage_stats(users[0]).await?.total_requests, 4);
+    Ok(())
+}
+
+/// The migration that stops a tenant owner's deletion from cascading (20261201000002;
+/// SQLite rebuilds `tenants` and `activities`) keeps every tenant and activity, soft-deleted
+/// ones included; afterwards the foreign keys are still enforced, deleting an owner is
+/// refused, and deleting a tenant still removes its activities.
+async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: TestBackend>()
+-> eyre::Result<()> {
+    let (store, url, _cleanup) = fresh::<B>().await?;
+    store.migrate_to(20_261_130_000_002).await?;
+    let owner = store
+        .create_user(&User::new("owner@example.com", "h"))
+        .await?;
+    let member = store
+        .create_user(&User::new("member@example.com", "h"))
+        .await?;
+    let mut tenants = Vec::new();
+    for slug in ["one", "two"] {
+        let tenant = Tenant::new(slug, slug, owner);
+        store.create_tenant(&tenant).await?;
+        for user in [owner, member, member] {
+            let activity = Activity::new(user, "Run", "run", 2.5, 600, tenant.created_at);
+            store.create_activity(tenant.id, &activity).await?;
+        }
+        tenants.push(tenant);
+    }
+    let hidden = store.get_user_activities(tenants[0].id, member, 1).await?[0].id;
+    assert!(store.delete_activity(tenants[0].id, hidden).await?);
+
+    store.migrate().await?;
+    assert!(store.schema_version().await? > Some(20_261_130_000_002));
+    assert_eq!(B::raw_count(&url, "tenants").await?, 2);
+    assert_eq!(
+        B::raw_count(&url, "activities").await?,
+        6,
+        "soft-deleted row kept"
+    );
+    for tenant in &tenants {
+        assert_eq!(store.get_tenant(tenant.id).await?.as_ref(), Some(tenant));
+    }
+    assert_eq!(
+        store
+            .get_user_activities(tenants[0].id, member, 10)
+            .await?
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .get_user_activities(tenants[1].id, member, 10)
+            .await?
+            .len(),
+        2
+    );
+    assert_eq!(store.get_activity(tenants[0].id, hidden).await?, None);
+
+    // Foreign keys still enforced.
+    let err = store
+        .create_activity(
+            TenantId::new(),
+            &Activity::new(member, "Run", "run", 1.0, 1, tenants[0].created_at),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(
+        B::raw_execute(
+            &url,
+            "INSERT INTO tenants (id, name, slug, plan, owner_user_id, is_active, created_at,
+                updated_at)
+             SELECT id, 'x', 'x', 'starter', '00000000-0000-0000-0000-000000000000', TRUE, created_at, updated_at
+             FROM activities LIMIT 1",
+        )
+        .await
+        .is_err(),
+        "owner must exist"
+    );
+
+    let err = store.delete_user(owner).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(B::raw_count(&url, "activities").await?, 6);
+
+    let deleted = store.delete_tenant(tenants[1].id).await?;
+    assert_eq!(deleted.activities, 3);
+    assert_eq!(B::raw_count(&url, "activities").await?, 3);
     Ok(())
 }

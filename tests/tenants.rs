@@ -3,7 +3,7 @@
 mod common;
 
 use common::{TestBackend, TestDb};
-use pierre_store::{Error, Tenant, TenantId, TenantPlan, User, UserId};
+use pierre_store::{Activity, Error, Tenant, TenantId, TenantPlan, User, UserId};
 use time::macros::datetime;
 
 backend_tests!(
@@ -12,6 +12,8 @@ backend_tests!(
     update_of_a_missing_tenant_is_not_found,
     duplicate_slug_or_domain_is_a_conflict_on_create_and_update,
     invalid_tenants_are_rejected_and_nothing_is_written,
+    deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities,
+    deleting_a_tenant_removes_its_activities_and_reports_them,
 );
 
 async fn owner<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -281,5 +283,110 @@ async fn invalid_tenants_are_rejected_and_nothing_is_written<B: TestBackend>() -
             ..base
         })
         .await?;
+    Ok(())
+}
+
+/// Row counts of the tables a user deletion touches, seen past row-level security.
+async fn counts<B: TestBackend>(db: &TestDb<B>) -> eyre::Result<[i64; 3]> {
+    let url = db.admin_url();
+    Ok([
+        B::raw_count(&url, "users").await?,
+        B::raw_count(&url, "tenants").await?,
+        B::raw_count(&url, "activities").await?,
+    ])
+}
+
+/// User A owns tenant T, in which user B has activities. Deleting A is refused (it would
+/// take B's activities with T) with a `Conflict` naming T, and nothing changes; once T has
+/// another owner, A can go, and B's activities stay. On PostgreSQL as the ordinary role
+/// that owns the database, under the row-level security policy on `activities`.
+async fn deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let a = owner(&db, "a@example.com").await?;
+    let b = owner(&db, "b@example.com").await?;
+    let mut tenant = Tenant::new("Team", "team-t", a);
+    db.store.create_tenant(&tenant).await?;
+    let at = datetime!(2025-03-01 07:00 UTC);
+    for (user, n) in [(a, 1), (b, 2)] {
+        for _ in 0..n {
+            let activity = Activity::new(user, "Run", "run", 5.0, 1800, at);
+            db.store.create_activity(tenant.id, &activity).await?;
+        }
+    }
+    assert_eq!(counts(&db).await?, [2, 1, 3]);
+
+    let err = db.store.delete_user(a).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { entity: "user", constraint } if constraint.contains("team-t")),
+        "{err:?}"
+    );
+    println!("delete_user(owner): {err}");
+    assert_eq!(counts(&db).await?, [2, 1, 3], "nothing changed");
+    assert_eq!(
+        db.store.get_user_activities(tenant.id, b, 10).await?.len(),
+        2
+    );
+
+    tenant.owner_user_id = b;
+    db.store.update_tenant(&tenant).await?;
+    assert!(db.store.delete_user(a).await?);
+    assert_eq!(
+        counts(&db).await?,
+        [1, 1, 2],
+        "only A and A's own activity went"
+    );
+    assert_eq!(
+        db.store.get_user_activities(tenant.id, b, 10).await?.len(),
+        2
+    );
+    Ok(())
+}
+
+/// `delete_tenant` removes the tenant and every activity in it (soft-deleted ones too,
+/// whoever's), keeps the users and other tenants, reports what it removed, and frees the
+/// owner for `delete_user`. As the ordinary role on PostgreSQL (row-level security).
+async fn deleting_a_tenant_removes_its_activities_and_reports_them<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let a = owner(&db, "a@example.com").await?;
+    let b = owner(&db, "b@example.com").await?;
+    let gone = Tenant::new("Gone", "gone", a);
+    let kept = Tenant::new("Kept", "kept", b);
+    let at = datetime!(2025-03-01 07:00 UTC);
+    for tenant in [&gone, &kept] {
+        db.store.create_tenant(tenant).await?;
+        for user in [a, b, b] {
+            let activity = Activity::new(user, "Ride", "ride", 20.0, 3600, at);
+            db.store.create_activity(tenant.id, &activity).await?;
+        }
+    }
+    let soft = db.store.get_user_activities(gone.id, b, 1).await?[0].id;
+    assert!(db.store.delete_activity(gone.id, soft).await?);
+
+    let err = db.store.delete_user(a).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    let deleted = db.store.delete_tenant(gone.id).await?;
+    assert_eq!(
+        (deleted.id, deleted.slug.as_str(), deleted.activities),
+        (gone.id, "gone", 3)
+    );
+    assert_eq!(counts(&db).await?, [2, 1, 3]);
+    assert_eq!(db.store.get_tenant(gone.id).await?, None);
+    assert_eq!(db.store.get_user_activities(kept.id, b, 10).await?.len(), 2);
+
+    let err = db.store.delete_tenant(gone.id).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                entity: "tenant",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(db.store.delete_user(a).await?, "no longer an owner");
+    assert_eq!(counts(&db).await?, [1, 1, 2]);
     Ok(())
 }

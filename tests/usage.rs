@@ -257,3 +257,176 @@ async fn invalid_usage_is_rejected_and_nothing_is_written<B: TestBackend>() -> e
     assert_eq!(B::raw_count(&db.url, "jwt_usage").await?, 0);
     Ok(())
 }
+
+/// PostgreSQL only: the usage tables have no foreign key, and triggers on `users` and
+/// `api_keys` delete the usage of what is deleted. Those triggers are correct only at
+/// READ COMMITTED (at REPEATABLE READ their `DELETE` runs with the deleter's old snapshot).
+mod postgres_isolation {
+    use std::time::{Duration, Instant};
+
+    use pierre_store::{ApiKey, Postgres, Store, User};
+    use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+    use super::common::TestDb;
+
+    /// Makes `repeatable read` the default of the test database; returns a store whose
+    /// connections are opened after the change.
+    async fn repeatable_read_by_default(db: &TestDb<Postgres>) -> eyre::Result<Store<Postgres>> {
+        let mut admin = PgConnection::connect(&db.url).await?;
+        let name: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(&mut admin)
+            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+        )))
+        .execute(&mut admin)
+        .await?;
+        let mut check = PgConnection::connect(&db.url).await?;
+        let level: String = sqlx::query_scalar("SHOW transaction_isolation")
+            .fetch_one(&mut check)
+            .await?;
+        eyre::ensure!(level == "repeatable read", "default is {level}");
+        db.reopen_with(db.key.clone()).await
+    }
+
+    /// A raw connection holds an open transaction that inserted a usage row for key K and
+    /// a JWT usage row for its user U, each with the store's `FOR KEY SHARE` join, while
+    /// `delete_user(U)` runs on a database whose default isolation is REPEATABLE READ and
+    /// waits for it. Once the inserter commits and the deletion finishes, no usage row of
+    /// K or U may remain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn usage_committed_while_its_user_is_deleted_under_repeatable_read_is_not_orphaned()
+    -> eyre::Result<()> {
+        let db = TestDb::<Postgres>::new().await?;
+        let store = repeatable_read_by_default(&db).await?;
+        let user = store.create_user(&User::new("rr@example.com", "h")).await?;
+        let key = store
+            .create_api_key(&ApiKey::new(user, "k", "rr-hash", "pk_"))
+            .await?;
+
+        let mut inserter = PgConnection::connect(&db.url).await?;
+        sqlx::query("BEGIN").execute(&mut inserter).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code)
+             SELECT k.id, now(), '/x', 'GET', 200 FROM api_keys k WHERE k.id = $1
+             FOR KEY SHARE",
+        )
+        .bind(key.into_inner())
+        .execute(&mut inserter)
+        .await?
+        .rows_affected()
+            + sqlx::query(
+                "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code)
+             SELECT u.id, now(), '/x', 'GET', 200 FROM users u WHERE u.id = $1
+             FOR KEY SHARE",
+            )
+            .bind(user.into_inner())
+            .execute(&mut inserter)
+            .await?
+            .rows_affected();
+        assert_eq!(inserted, 2);
+
+        let deleter = tokio::spawn({
+            let store = store.clone();
+            async move { store.delete_user(user).await }
+        });
+        // Wait until the deletion is blocked on the inserter's row lock.
+        let mut watcher = PgConnection::connect(&db.url).await?;
+        let started = Instant::now();
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await?;
+            if waiting > 0 {
+                break;
+            }
+            eyre::ensure!(
+                !deleter.is_finished() && started.elapsed() < Duration::from_secs(10),
+                "the deletion never waited for the inserter"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        sqlx::query("COMMIT").execute(&mut inserter).await?;
+        assert!(deleter.await??, "the user existed");
+
+        let orphans: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM api_key_usage WHERE api_key_id = $1),
+                    (SELECT COUNT(*) FROM jwt_usage WHERE user_id = $2)",
+        )
+        .bind(key.into_inner())
+        .bind(user.into_inner())
+        .fetch_one(&mut watcher)
+        .await?;
+        println!("orphan usage rows (api_key_usage, jwt_usage): {orphans:?}");
+        assert_eq!(
+            orphans,
+            (0, 0),
+            "usage rows left behind by a deleted key and user"
+        );
+        Ok(())
+    }
+
+    /// A raw `DELETE` of a key or user at REPEATABLE READ or SERIALIZABLE is refused with
+    /// its own SQLSTATE and changes nothing; the same `DELETE` at READ COMMITTED works.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn usage_triggers_refuse_to_run_above_read_committed() -> eyre::Result<()> {
+        let db = TestDb::<Postgres>::new().await?;
+        let store = repeatable_read_by_default(&db).await?;
+        let user = store.create_user(&User::new("rr@example.com", "h")).await?;
+        let key = store
+            .create_api_key(&ApiKey::new(user, "k", "rr-hash", "pk_"))
+            .await?;
+        store
+            .record_api_usage(&pierre_store::ApiKeyUsage::new(key, "/x", "GET", 200))
+            .await?;
+        let mut raw = PgConnection::connect(&db.url).await?;
+        for (begin, table, id) in [
+            ("BEGIN", "api_keys", key.into_inner()),
+            (
+                "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                "api_keys",
+                key.into_inner(),
+            ),
+            ("BEGIN", "users", user.into_inner()),
+        ] {
+            sqlx::query(begin).execute(&mut raw).await?;
+            let err = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
+                .bind(id)
+                .execute(&mut raw)
+                .await
+                .expect_err("refused above READ COMMITTED");
+            sqlx::query("ROLLBACK").execute(&mut raw).await?;
+            let code = err
+                .as_database_error()
+                .and_then(|e| e.code())
+                .map(|c| c.into_owned());
+            println!("{begin}; DELETE FROM {table}: {err}");
+            assert_eq!(code.as_deref(), Some("PSU01"), "{err}");
+        }
+        let left: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM api_keys), (SELECT COUNT(*) FROM api_key_usage)",
+        )
+        .fetch_one(&mut raw)
+        .await?;
+        assert_eq!(left, (1, 1), "nothing deleted");
+
+        sqlx::query("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut raw)
+            .await?;
+        sqlx::query("DELETE FROM api_keys WHERE id = $1")
+            .bind(key.into_inner())
+            .execute(&mut raw)
+            .await?;
+        sqlx::query("COMMIT").execute(&mut raw).await?;
+        let left: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM api_keys), (SELECT COUNT(*) FROM api_key_usage)",
+        )
+        .fetch_one(&mut raw)
+        .await?;
+        assert_eq!(left, (0, 0), "the key and its usage went");
+        Ok(())
+    }
+}

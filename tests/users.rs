@@ -247,8 +247,13 @@ async fn deleting_a_user_takes_its_rows_with_it<B: TestBackend>() -> eyre::Resul
     let db = TestDb::<B>::new().await?;
     let keep = User::new("keep@example.com", "hash");
     let gone = User::new("gone@example.com", "hash");
+    // Owned by the user who stays: deleting a tenant's owner is refused (tests/tenants.rs).
+    let tenant = Tenant::new("T", "t", keep.id);
     for user in [&keep, &gone] {
         db.store.create_user(user).await?;
+        if user.id == keep.id {
+            db.store.create_tenant(&tenant).await?;
+        }
         let token = OAuthToken {
             access_token: "access".into(),
             refresh_token: None,
@@ -266,12 +271,6 @@ async fn deleting_a_user_takes_its_rows_with_it<B: TestBackend>() -> eyre::Resul
         db.store
             .record_jwt_usage(&JwtUsage::new(user.id, "/x", "GET", 200))
             .await?;
-        let tenant = Tenant::new(
-            "T",
-            &format!("t-{}", user.id.into_inner().simple()),
-            user.id,
-        );
-        db.store.create_tenant(&tenant).await?;
         let activity = Activity::new(
             user.id,
             "Run",
@@ -287,13 +286,13 @@ async fn deleting_a_user_takes_its_rows_with_it<B: TestBackend>() -> eyre::Resul
         !db.store.delete_user(gone.id).await?,
         "second delete finds nothing"
     );
+    assert_eq!(B::raw_count(&db.url, "tenants").await?, 1);
     for table in [
         "users",
         "user_oauth_tokens",
         "api_keys",
         "api_key_usage",
         "jwt_usage",
-        "tenants",
         "activities",
     ] {
         assert_eq!(

@@ -50,7 +50,9 @@ pub trait Lifecycle: sqlx::Database {
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<TableCountsRow>> + Send;
     /// Begins a transaction that will write: on SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock.
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way to upgrade a read lock; on
+    /// PostgreSQL it is READ COMMITTED whatever the database's default isolation, as the
+    /// triggers that delete the usage of deleted users and API keys require.
     fn begin_write(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
@@ -70,10 +72,13 @@ pub trait UserQueries: sqlx::Database {
         pool: &Pool<Self>,
         email: &str,
     ) -> impl Future<Output = sqlx::Result<Option<UserRow>>> + Send;
-    /// Deletes the user (its tokens, keys, usage, tenants and activities cascade); returns
-    /// the number of rows deleted.
-    fn delete_user(pool: &Pool<Self>, id: UserId)
-    -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Deletes the user (its tokens, keys, usage and activities go with it); returns the
+    /// number of rows deleted. Fails with a foreign key violation, deleting nothing, while
+    /// the user owns a tenant.
+    fn delete_user(
+        conn: &mut Self::Connection,
+        id: UserId,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Replaces the password hash; returns the number of rows changed.
     fn update_user_password_hash(
         pool: &Pool<Self>,
@@ -139,8 +144,9 @@ pub trait ApiKeyQueries: sqlx::Database {
         pool: &Pool<Self>,
         key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
-    /// For an active, unexpired key with this hash: sets `last_used` to `now`, adds one to
-    /// `usage_count` and returns the updated row, in one statement.
+    /// For an active, unexpired key with this hash whose user's status is `active` or
+    /// `pending`: sets `last_used` to `now`, adds one to `usage_count` and returns the
+    /// updated row, in one statement.
     fn touch_valid_api_key(
         pool: &Pool<Self>,
         key_hash: &str,
@@ -216,8 +222,8 @@ pub trait A2AClientQueries: sqlx::Database {
         pool: &Pool<Self>,
         id: A2AClientId,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
-    /// For an active client with this key hash: sets `last_used` to `now` and returns the
-    /// updated row, in one statement.
+    /// For an active, unrevoked client with this key hash: sets `last_used` to `now` and
+    /// returns the updated row, in one statement.
     fn touch_active_a2a_client(
         pool: &Pool<Self>,
         api_key_hash: &str,
@@ -227,6 +233,20 @@ pub trait A2AClientQueries: sqlx::Database {
         pool: &Pool<Self>,
         api_key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    /// Sets `is_active` to false and `revoked_at` to `at` unless already set; returns the
+    /// number of rows matched.
+    fn revoke_a2a_client(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Sets `is_active`, except to true on a revoked client; returns the number of rows
+    /// changed (0 for no such client, or a revoked one asked to become active).
+    fn set_a2a_client_active(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+        active: bool,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 }
 
 /// `tenants`.
@@ -248,6 +268,20 @@ pub trait TenantQueries: sqlx::Database {
         pool: &Pool<Self>,
         row: &TenantRow,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// The slugs of the tenants the user owns, in order.
+    fn select_tenant_slugs_by_owner(
+        pool: &Pool<Self>,
+        owner: UserId,
+    ) -> impl Future<Output = sqlx::Result<Vec<String>>> + Send;
+    /// Deletes the tenant's activities (soft-deleted ones included), then the tenant, in the
+    /// caller's transaction; returns the tenant's slug and the number of activities deleted,
+    /// or `None` (nothing deleted) when there is no such tenant. On PostgreSQL it locks the
+    /// tenant first (no activity can be added meanwhile) and runs in the tenant's
+    /// row-level security scope.
+    fn delete_tenant(
+        conn: &mut Self::Connection,
+        id: TenantId,
+    ) -> impl Future<Output = sqlx::Result<Option<DeletedTenantRow>>> + Send;
 }
 
 /// `activities`, always filtered by tenant; soft-deleted rows are never returned.

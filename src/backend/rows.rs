@@ -193,6 +193,14 @@ pub struct A2AClientRow {
     pub created_at: Timestamp,
     pub last_used: Option<Timestamp>,
     pub metadata: Json<Value>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What [`TenantQueries::delete_tenant`](super::TenantQueries::delete_tenant) removed.
+#[derive(Debug)]
+pub struct DeletedTenantRow {
+    pub slug: String,
+    pub activities: u64,
 }
 
 /// A `tenants` row.

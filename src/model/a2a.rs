@@ -19,7 +19,9 @@ pub struct A2AClient {
     pub capabilities: Vec<String>,
     /// Requests allowed per day.
     pub rate_limit_per_day: i64,
-    /// Whether the client is accepted.
+    /// Whether the client is accepted: the reversible switch
+    /// ([`Store::set_a2a_client_active`](crate::Store::set_a2a_client_active)). Always false
+    /// once the client is revoked.
     pub is_active: bool,
     /// When the client was registered.
     pub created_at: OffsetDateTime,
@@ -27,11 +29,15 @@ pub struct A2AClient {
     pub last_used: Option<OffsetDateTime>,
     /// Free-form JSON.
     pub metadata: Value,
+    /// When the client was revoked for good
+    /// ([`Store::revoke_a2a_client`](crate::Store::revoke_a2a_client)); `None` while it is
+    /// not.
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl A2AClient {
-    /// A new active client with a fresh id, created now, no capabilities, 1000 requests a
-    /// day and empty metadata.
+    /// A new active, unrevoked client with a fresh id, created now, no capabilities, 1000
+    /// requests a day and empty metadata.
     #[must_use]
     pub fn new(name: &str, api_key_hash: &str) -> Self {
         Self {
@@ -44,6 +50,7 @@ impl A2AClient {
             created_at: clock::now(),
             last_used: None,
             metadata: Value::Object(serde_json::Map::new()),
+            revoked_at: None,
         }
     }
 }

@@ -16,6 +16,6 @@ pub use api_key::ApiKey;
 pub use enums::{ApiKeyTier, OAuthProvider, TenantPlan, UserStatus, UserTier};
 pub use ids::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
 pub use oauth::OAuthToken;
-pub use tenant::Tenant;
+pub use tenant::{DeletedTenant, Tenant};
 pub use usage::{ApiKeyUsage, ApiKeyUsageStats, JwtUsage};
 pub use user::User;

@@ -46,3 +46,15 @@ impl Tenant {
         }
     }
 }
+
+/// What [`Store::delete_tenant`](crate::Store::delete_tenant) removed: the tenant and every
+/// one of its activities, whoever they belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedTenant {
+    /// The deleted tenant's id.
+    pub id: TenantId,
+    /// Its slug (free for a new tenant from now on).
+    pub slug: String,
+    /// How many activities were deleted with it, soft-deleted ones included.
+    pub activities: u64,
+}

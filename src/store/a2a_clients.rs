@@ -10,8 +10,9 @@ impl<B: Backend> Store<B> {
     /// Stores `client` as given. Returns `client.id`.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, or a
-    /// negative rate limit; [`Error::Conflict`] when the key hash or id is taken.
+    /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, a
+    /// negative rate limit, or a client both active and revoked; [`Error::Conflict`] when
+    /// the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
         self.observe("create_a2a_client", self.insert_a2a_client(client))
             .await
@@ -27,6 +28,13 @@ impl<B: Backend> Store<B> {
         validate::json("metadata", &client.metadata)?;
         validate::timestamp("created_at", client.created_at)?;
         validate::opt_timestamp("last_used", client.last_used)?;
+        validate::opt_timestamp("revoked_at", client.revoked_at)?;
+        if client.is_active && client.revoked_at.is_some() {
+            return Err(Error::invalid(
+                "is_active",
+                "a revoked client cannot be active",
+            ));
+        }
         let row = A2AClientRow {
             id: client.id,
             name: client.name.clone(),
@@ -37,6 +45,7 @@ impl<B: Backend> Store<B> {
             created_at: client.created_at.into(),
             last_used: client.last_used.map(Timestamp::from),
             metadata: Json(client.metadata.clone()),
+            revoked_at: client.revoked_at.map(Timestamp::from),
         };
         B::insert_a2a_client(&self.pool, &row)
             .await
@@ -82,5 +91,6 @@ pub(super) fn a2a_client_from_row(row: A2AClientRow) -> A2AClient {
         created_at: row.created_at.into(),
         last_used: row.last_used.map(Into::into),
         metadata: row.metadata.0,
+        revoked_at: row.revoked_at.map(Into::into),
     }
 }

@@ -3,7 +3,8 @@
 use time::OffsetDateTime;
 
 use crate::{
-    A2AClient, ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId, clock,
+    A2AClient, A2AClientId, ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId,
+    clock,
     secret::{self, MAX_SECRET_LEN, PlaintextSecret},
 };
 
@@ -41,9 +42,13 @@ impl<B: Backend> Store<B> {
         .await
     }
 
-    /// The key whose plaintext this is, if it is active and not expired; its `last_used`
-    /// and `usage_count` are updated in the same statement. `None` for an unknown,
-    /// revoked or expired key.
+    /// The key whose plaintext this is, if it is active and not expired and its user may
+    /// log in; its `last_used` and `usage_count` are updated in the same statement (one
+    /// round trip). `None` for an unknown, revoked or expired key, and for the key of a
+    /// `suspended` or `deleted` user (nothing is counted then). A `pending` user's key
+    /// authenticates, as the user's password does ([`Store::verify_user_password`]):
+    /// pending means "not yet approved", and what such a user may do is the server's
+    /// decision (it can read [`User::status`](crate::User::status)).
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -101,7 +106,7 @@ impl<B: Backend> Store<B> {
     }
 
     /// The active client whose secret this is, with `last_used` updated in the same
-    /// statement; `None` for an unknown or inactive client.
+    /// statement (one round trip); `None` for an unknown, deactivated or revoked client.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -118,5 +123,50 @@ impl<B: Backend> Store<B> {
             )
         })
         .await
+    }
+
+    /// Revokes the client for good: it stays listed (with `revoked_at` set to now and
+    /// `is_active` false) but no longer authenticates, and cannot be activated again; issue
+    /// a new client instead. Idempotent: revoking again keeps the first `revoked_at`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such client.
+    pub async fn revoke_a2a_client(&self, id: A2AClientId) -> Result<()> {
+        self.observe("revoke_a2a_client", async move {
+            if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
+                return Err(a2a_client_not_found(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deactivates (`active == false`) or reactivates the client: a deactivated client stays
+    /// listed but does not authenticate until it is activated again. Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such client; [`Error::Conflict`] when asked to
+    /// activate a revoked client (nothing is changed).
+    pub async fn set_a2a_client_active(&self, id: A2AClientId, active: bool) -> Result<()> {
+        self.observe("set_a2a_client_active", async move {
+            if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
+                return Err(match B::select_a2a_client_by_id(&self.pool, id).await? {
+                    Some(_) => Error::Conflict {
+                        entity: "a2a client",
+                        constraint: "client is revoked: issue a new one".to_owned(),
+                    },
+                    None => a2a_client_not_found(id),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn a2a_client_not_found(id: A2AClientId) -> Error {
+    Error::NotFound {
+        entity: "a2a client",
+        id: id.to_string(),
     }
 }

@@ -1,5 +1,6 @@
 use crate::{
-    Backend, Error, Result, Store, Tenant, TenantId, backend::rows::TenantRow, clock, validate,
+    Backend, DeletedTenant, Error, Result, Store, Tenant, TenantId, backend::rows::TenantRow,
+    clock, validate,
 };
 
 use super::convert::stored_enum;
@@ -72,6 +73,34 @@ impl<B: Backend> Store<B> {
                 });
             }
             Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the tenant and every activity in it, whoever's (soft-deleted ones too), in
+    /// one transaction: all of it or nothing. Returns what was removed. The users, the
+    /// owner included, are kept. This is how to free a user who owns tenants for
+    /// [`Store::delete_user`]; the other is to give the tenant another owner with
+    /// [`Store::update_tenant`].
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such tenant (nothing is deleted);
+    /// [`Error::Database`].
+    pub async fn delete_tenant(&self, id: TenantId) -> Result<DeletedTenant> {
+        self.observe("delete_tenant", async move {
+            let mut tx = B::begin_write(&self.pool).await?;
+            let Some(deleted) = B::delete_tenant(&mut tx, id).await? else {
+                return Err(Error::NotFound {
+                    entity: "tenant",
+                    id: id.to_string(),
+                });
+            };
+            tx.commit().await?;
+            Ok(DeletedTenant {
+                id,
+                slug: deleted.slug,
+                activities: deleted.activities,
+            })
         })
         .await
     }

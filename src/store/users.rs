@@ -58,13 +58,29 @@ impl<B: Backend> Store<B> {
     }
 
     /// Deletes the user and, with it, its OAuth tokens, API keys and their usage, JWT
-    /// usage, the tenants it owns and its activities. Returns whether the user existed.
+    /// usage and its own activities (in every tenant), in one transaction. Returns whether
+    /// the user existed. Never deletes another user's data: a user who owns a tenant is
+    /// refused (its other members' activities would go with the tenant) until the tenant
+    /// has another owner ([`Store::update_tenant`]) or is deleted
+    /// ([`Store::delete_tenant`]).
     ///
     /// # Errors
-    /// [`Error::Database`].
+    /// [`Error::Conflict`] naming the tenants' slugs when the user owns any (nothing is
+    /// deleted); [`Error::Database`].
     pub async fn delete_user(&self, id: UserId) -> Result<bool> {
         self.observe("delete_user", async move {
-            Ok(B::delete_user(&self.pool, id).await? > 0)
+            let mut tx = B::begin_write(&self.pool).await?;
+            let deleted = match B::delete_user(&mut tx, id).await {
+                Ok(deleted) => deleted,
+                Err(error) if is_foreign_key_violation(&error) => {
+                    drop(tx);
+                    let slugs = B::select_tenant_slugs_by_owner(&self.pool, id).await?;
+                    return Err(owns_tenants(&slugs));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            tx.commit().await?;
+            Ok(deleted > 0)
         })
         .await
     }
@@ -85,6 +101,28 @@ impl<B: Backend> Store<B> {
             Ok(())
         })
         .await
+    }
+}
+
+/// Whether the error is a foreign key violation (on a user's deletion: a tenant it owns).
+fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+}
+
+/// The refusal of deleting the owner of the tenants with these slugs.
+fn owns_tenants(slugs: &[String]) -> Error {
+    let constraint = match slugs {
+        [slug] => format!("user owns tenant {slug}: transfer or delete the tenant first"),
+        [] => "user owns a tenant: transfer or delete it first".to_owned(),
+        _ => format!(
+            "user owns tenants {}: transfer or delete them first",
+            slugs.join(", ")
+        ),
+    };
+    Error::Conflict {
+        entity: "user",
+        constraint,
     }
 }
 

@@ -10,8 +10,8 @@ impl A2AClientQueries for Postgres {
     async fn insert_a2a_client(pool: &PgPool, row: &A2AClientRow) -> sqlx::Result<()> {
         sqlx::query!(
             "INSERT INTO a2a_clients (id, name, api_key_hash, capabilities, rate_limit_per_day,
-                is_active, created_at, last_used, metadata)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                is_active, created_at, last_used, metadata, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             row.id as _,
             row.name,
             row.api_key_hash,
@@ -21,6 +21,7 @@ impl A2AClientQueries for Postgres {
             row.created_at as _,
             row.last_used as _,
             row.metadata as _,
+            row.revoked_at as _,
         )
         .execute(pool)
         .await?;
@@ -36,7 +37,7 @@ impl A2AClientQueries for Postgres {
             r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>"
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
              FROM a2a_clients WHERE id = $1"#,
             id as _
         )
@@ -53,7 +54,7 @@ impl A2AClientQueries for Postgres {
             r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>"
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
              FROM a2a_clients WHERE api_key_hash = $1"#,
             api_key_hash
         )
@@ -69,14 +70,43 @@ impl A2AClientQueries for Postgres {
         sqlx::query_as!(
             A2AClientRow,
             r#"UPDATE a2a_clients SET last_used = $2 WHERE api_key_hash = $1 AND is_active
+                AND revoked_at IS NULL
              RETURNING id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>""#,
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp""#,
             api_key_hash,
             now as _
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn revoke_a2a_client(pool: &PgPool, id: A2AClientId, at: Timestamp) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE a2a_clients SET is_active = FALSE, revoked_at = COALESCE(revoked_at, $2)
+             WHERE id = $1",
+            id as _,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_a2a_client_active(
+        pool: &PgPool,
+        id: A2AClientId,
+        active: bool,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE a2a_clients SET is_active = $2
+             WHERE id = $1 AND (revoked_at IS NULL OR NOT $2)",
+            id as _,
+            active
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

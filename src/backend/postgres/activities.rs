@@ -1,4 +1,4 @@
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::{
     backend::{
@@ -18,13 +18,20 @@ pub(super) async fn tenant_scope(
     tenant: TenantId,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
     let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, tenant).await?;
+    Ok(tx)
+}
+
+/// Names `tenant` for the row-level security policy until the end of the connection's
+/// current transaction (`set_config` with `is_local`).
+pub(super) async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> sqlx::Result<()> {
     sqlx::query_scalar!(
         r#"SELECT set_config('pierre.tenant_id', $1, true) AS "tenant!""#,
         tenant.to_string()
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(conn)
     .await?;
-    Ok(tx)
+    Ok(())
 }
 
 impl ActivityQueries for Postgres {

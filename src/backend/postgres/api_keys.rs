@@ -78,6 +78,8 @@ impl ApiKeyQueries for Postgres {
             ApiKeyRow,
             r#"UPDATE api_keys SET last_used = $2, usage_count = usage_count + 1
              WHERE key_hash = $1 AND is_active AND (expires_at IS NULL OR expires_at > $2)
+                AND EXISTS (SELECT 1 FROM users u WHERE u.id = api_keys.user_id
+                    AND u.status IN ('active', 'pending'))
              RETURNING id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, key_hash,
                 key_prefix, tier, scopes AS "scopes: Json<Vec<String>>", is_active,
                 last_used AS "last_used: Timestamp", usage_count, rate_limit_override,

@@ -84,6 +84,9 @@ impl Lifecycle for Postgres {
     }
 
     async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
-        pool.begin().await
+        // Whatever the database's default_transaction_isolation: the usage triggers on
+        // users and api_keys refuse to run above READ COMMITTED (migration 20261201000003).
+        pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
     }
 }

@@ -1,7 +1,11 @@
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::{
-    backend::{TenantQueries, codec::Timestamp, rows::TenantRow},
+    backend::{
+        TenantQueries,
+        codec::Timestamp,
+        rows::{DeletedTenantRow, TenantRow},
+    },
     model::{TenantId, UserId},
 };
 
@@ -69,5 +73,42 @@ impl TenantQueries for Postgres {
         .execute(pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn select_tenant_slugs_by_owner(
+        pool: &PgPool,
+        owner: UserId,
+    ) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar!(
+            "SELECT slug FROM tenants WHERE owner_user_id = $1 ORDER BY slug",
+            owner as _
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn delete_tenant(
+        conn: &mut PgConnection,
+        id: TenantId,
+    ) -> sqlx::Result<Option<DeletedTenantRow>> {
+        // The row-level security policy on `activities` admits this tenant's rows only.
+        super::activities::set_tenant(conn, id).await?;
+        // Locked first: inserting an activity locks its tenant FOR KEY SHARE, so none can
+        // be added between the count and the tenant's deletion.
+        let Some(slug) =
+            sqlx::query_scalar!("SELECT slug FROM tenants WHERE id = $1 FOR UPDATE", id as _)
+                .fetch_optional(&mut *conn)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let activities = sqlx::query!("DELETE FROM activities WHERE tenant_id = $1", id as _)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query!("DELETE FROM tenants WHERE id = $1", id as _)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(DeletedTenantRow { slug, activities }))
     }
 }

@@ -1,4 +1,4 @@
-use sqlx::{PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::{
     backend::{UserQueries, codec::Timestamp, rows::UserRow},
@@ -82,9 +82,9 @@ impl UserQueries for Postgres {
         Ok(done.rows_affected())
     }
 
-    async fn delete_user(pool: &PgPool, id: UserId) -> sqlx::Result<u64> {
+    async fn delete_user(conn: &mut PgConnection, id: UserId) -> sqlx::Result<u64> {
         let done = sqlx::query!("DELETE FROM users WHERE id = $1", id as _)
-            .execute(pool)
+            .execute(conn)
             .await?;
         Ok(done.rows_affected())
     }

@@ -10,8 +10,8 @@ impl A2AClientQueries for Sqlite {
     async fn insert_a2a_client(pool: &SqlitePool, row: &A2AClientRow) -> sqlx::Result<()> {
         sqlx::query!(
             "INSERT INTO a2a_clients (id, name, api_key_hash, capabilities, rate_limit_per_day,
-                is_active, created_at, last_used, metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                is_active, created_at, last_used, metadata, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             row.id,
             row.name,
             row.api_key_hash,
@@ -21,6 +21,7 @@ impl A2AClientQueries for Sqlite {
             row.created_at,
             row.last_used,
             row.metadata,
+            row.revoked_at,
         )
         .execute(pool)
         .await?;
@@ -36,7 +37,7 @@ impl A2AClientQueries for Sqlite {
             r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>"
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
              FROM a2a_clients WHERE id = ?1"#,
             id
         )
@@ -53,7 +54,7 @@ impl A2AClientQueries for Sqlite {
             r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>"
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
              FROM a2a_clients WHERE api_key_hash = ?1"#,
             api_key_hash
         )
@@ -69,14 +70,47 @@ impl A2AClientQueries for Sqlite {
         sqlx::query_as!(
             A2AClientRow,
             r#"UPDATE a2a_clients SET last_used = ?2 WHERE api_key_hash = ?1 AND is_active = 1
+                AND revoked_at IS NULL
              RETURNING id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>""#,
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp""#,
             api_key_hash,
             now
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn revoke_a2a_client(
+        pool: &SqlitePool,
+        id: A2AClientId,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE a2a_clients SET is_active = 0, revoked_at = COALESCE(revoked_at, ?2)
+             WHERE id = ?1",
+            id,
+            at
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_a2a_client_active(
+        pool: &SqlitePool,
+        id: A2AClientId,
+        active: bool,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE a2a_clients SET is_active = ?2
+             WHERE id = ?1 AND (revoked_at IS NULL OR NOT ?2)",
+            id,
+            active
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -102,7 +102,7 @@ impl CopyQueries for Sqlite {
             r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
                 capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
                 created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
-                metadata AS "metadata: Json<Value>"
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
              FROM a2a_clients WHERE id > ?1 ORDER BY id LIMIT ?2"#,
             after,
             limit

@@ -1,7 +1,11 @@
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{
-    backend::{TenantQueries, codec::Timestamp, rows::TenantRow},
+    backend::{
+        TenantQueries,
+        codec::Timestamp,
+        rows::{DeletedTenantRow, TenantRow},
+    },
     model::{TenantId, UserId},
 };
 
@@ -75,5 +79,33 @@ impl TenantQueries for Sqlite {
         .execute(pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn select_tenant_slugs_by_owner(
+        pool: &SqlitePool,
+        owner: UserId,
+    ) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar!(
+            "SELECT slug FROM tenants WHERE owner_user_id = ?1 ORDER BY slug",
+            owner
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn delete_tenant(
+        conn: &mut SqliteConnection,
+        id: TenantId,
+    ) -> sqlx::Result<Option<DeletedTenantRow>> {
+        // The caller's write transaction holds SQLite's write lock: nothing can be added
+        // between the two statements.
+        let activities = sqlx::query!("DELETE FROM activities WHERE tenant_id = ?1", id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        let slug = sqlx::query_scalar!("DELETE FROM tenants WHERE id = ?1 RETURNING slug", id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(slug.map(|slug| DeletedTenantRow { slug, activities }))
     }
 }

@@ -1,4 +1,4 @@
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{
     backend::{UserQueries, codec::Timestamp, rows::UserRow},
@@ -78,9 +78,9 @@ impl UserQueries for Sqlite {
         Ok(done.rows_affected())
     }
 
-    async fn delete_user(pool: &SqlitePool, id: UserId) -> sqlx::Result<u64> {
+    async fn delete_user(conn: &mut SqliteConnection, id: UserId) -> sqlx::Result<u64> {
         let done = sqlx::query!("DELETE FROM users WHERE id = ?1", id)
-            .execute(pool)
+            .execute(conn)
             .await?;
         Ok(done.rows_affected())
     }
