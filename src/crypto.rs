@@ -394,18 +394,24 @@ impl KeyRing {
     /// its retired keys) with the same `aad`.
     ///
     /// # Errors
-    /// [`Error::Decryption`] naming `what` for an unknown key id, a different `aad`, or data
-    /// that is truncated, tampered with or not UTF-8.
+    /// [`Error::Decryption`] naming `what` for an unknown key id (with that id and the
+    /// ring's ids), a different `aad`, or data that is truncated, tampered with or not
+    /// UTF-8.
     pub(crate) fn decrypt(&self, stored: &[u8], aad: &[u8], what: &'static str) -> Result<String> {
-        let fail = || Error::Decryption { what };
+        let sealers = || std::iter::once(&self.active).chain(&self.retired);
+        let failure = |sealed_with| Error::Decryption {
+            what,
+            sealed_with,
+            loaded: sealers().map(|s| s.id).collect(),
+        };
+        let fail = || failure(None);
         if stored.len() < HEADER_LEN + TAG_LEN {
             return Err(fail());
         }
         let id = KeyId::of_ciphertext(stored).ok_or_else(fail)?;
-        let sealer = std::iter::once(&self.active)
-            .chain(&self.retired)
+        let sealer = sealers()
             .find(|s| s.id == id)
-            .ok_or_else(fail)?;
+            .ok_or_else(|| failure(Some(id)))?;
         let nonce: [u8; NONCE_LEN] = stored[1 + KEY_ID_LEN..HEADER_LEN]
             .try_into()
             .map_err(|_| fail())?;

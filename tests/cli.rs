@@ -295,9 +295,16 @@ async fn a_wrong_key_is_a_clear_error<B: TestBackend>() -> eyre::Result<()> {
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
     let wrong = s.dir.path().join("wrong.key");
-    EncryptionKey::load_or_create(&wrong)?;
+    let wrong_id = EncryptionKey::load_or_create(&wrong)?.id();
+    let right_id = EncryptionKey::load(&s.key_path())?.id();
     let err = failed(s.run_with_key(&wrong, &["demo"]));
-    assert!(err.contains("cannot decrypt"), "{err}");
+    // Which key the token needs, and which is loaded: ids only.
+    assert!(
+        err.contains("cannot decrypt")
+            && err.contains(&format!("sealed with key {right_id}"))
+            && err.contains(&format!("loaded: {wrong_id}")),
+        "{err}"
+    );
     let status = ok(s.run_with_key(&wrong, &["status"]));
     assert!(
         status.contains("0 of 1 sealed with this key") && status.contains("warning"),

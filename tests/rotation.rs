@@ -255,6 +255,7 @@ async fn unknown_key_id_fails_to_decrypt<B: TestBackend>() -> eyre::Result<()> {
     let users = seed(&db, 1).await?;
     let (mut raw, _) = B::raw_token_columns(&db.url, users[0], "strava").await?;
     raw[1..9].copy_from_slice(b"otherkey");
+    let sealed_with = KeyId::of_ciphertext(&raw).expect("a key id");
     B::raw_set_access_token(&db.url, users[0], "strava", raw).await?;
     let err = db
         .store
@@ -265,10 +266,36 @@ async fn unknown_key_id_fails_to_decrypt<B: TestBackend>() -> eyre::Result<()> {
         matches!(
             err,
             Error::Decryption {
-                what: "access_token"
+                what: "access_token",
+                ..
             }
         ),
         "{err:?}"
+    );
+    // The message names the key the value needs and the keys loaded: ids, never keys.
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&sealed_with.to_string()) && shown.contains(&db.key.id().to_string()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(db.key.to_base64().as_str()),
+        "no key material: {shown}"
+    );
+
+    // A value under a loaded key that does not open still says only that.
+    let (mut raw, _) = B::raw_token_columns(&db.url, users[0], "garmin").await?;
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    B::raw_set_access_token(&db.url, users[0], "garmin", raw).await?;
+    let err = db
+        .store
+        .get_oauth_token(users[0], OAuthProvider::Garmin)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot decrypt access_token: wrong key or corrupted data"
     );
     Ok(())
 }
