@@ -122,8 +122,12 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         "DATABASE_ENCRYPTION_KEY_PATH",
         &key_path.display().to_string(),
     );
-    let not_utf8 = || OsString::from_vec(b"\xffAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_vec());
-    for name in ["DATABASE_ENCRYPTION_KEY", "DATABASE_RETIRED_ENCRYPTION_KEYS"] {
+    let not_utf8 =
+        || OsString::from_vec(b"\xffAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_vec());
+    for name in [
+        "DATABASE_ENCRYPTION_KEY",
+        "DATABASE_RETIRED_ENCRYPTION_KEYS",
+    ] {
         for bad in [
             OsString::from("not base64 at all!"),
             OsString::from("c2hvcnQ="),

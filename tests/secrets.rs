@@ -155,7 +155,11 @@ fn racing_load_or_create_calls_all_get_the_same_key() -> eyre::Result<()> {
             .map_err(|e| eyre::eyre!("round {round}: {e}"))?;
         assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
         let on_disk = EncryptionKey::from_slice(&std::fs::read(&path)?)?;
-        assert_eq!(on_disk.id(), ids[0], "round {round}: the file holds that key");
+        assert_eq!(
+            on_disk.id(),
+            ids[0],
+            "round {round}: the file holds that key"
+        );
         let entries = std::fs::read_dir(path.parent().expect("a parent"))?.count();
         assert_eq!(entries, 1, "round {round}: no temporary file left behind");
     }
