@@ -306,21 +306,7 @@ async fn rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes<B: TestBack
     }
     store.close().await;
     let last = users.iter().max().expect("users");
-    let install: &'static str = Box::leak(
-        B::pick(
-            "CREATE TRIGGER fail_reencrypt BEFORE UPDATE ON user_oauth_tokens
-             WHEN OLD.user_id = '{user}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-            "DO $do$ BEGIN
-               CREATE FUNCTION fail_reencrypt() RETURNS trigger LANGUAGE plpgsql
-                 AS $f$ BEGIN RAISE EXCEPTION 'injected failure'; END $f$;
-               CREATE TRIGGER fail_reencrypt BEFORE UPDATE ON user_oauth_tokens FOR EACH ROW
-                 WHEN (OLD.user_id = '{user}') EXECUTE FUNCTION fail_reencrypt();
-             END $do$",
-        )
-        .replace("{user}", last)
-        .into_boxed_str(),
-    );
-    B::raw_execute(&s.url, install).await?;
+    common::fail_token_updates::<B>(&s.url, last).await?;
     let new_key_path = s.dir.path().join("new.key");
     let new_key_arg = new_key_path.to_string_lossy().into_owned();
     let _ = s.run(&["rotate-key", "--new-key", &new_key_arg]);
@@ -340,14 +326,7 @@ async fn rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes<B: TestBack
             && err.contains("injected failure"),
         "{err}"
     );
-    B::raw_execute(
-        &s.url,
-        B::pick(
-            "DROP TRIGGER fail_reencrypt",
-            "DROP TRIGGER fail_reencrypt ON user_oauth_tokens",
-        ),
-    )
-    .await?;
+    common::allow_token_updates::<B>(&s.url).await?;
     let done = ok(s.run(&rotate));
     assert!(
         done.contains("1 re-encrypted, 3 already under the new key")

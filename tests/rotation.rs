@@ -477,21 +477,7 @@ async fn a_failed_rotation_stays_switched_and_rerunning_it_finishes<B: TestBacke
     let users = seed(&db, 6).await?;
     let last = users.iter().map(ToString::to_string).max().expect("users");
     // The last user's rows (the last batch in key order) cannot be updated.
-    let install: &'static str = Box::leak(
-        B::pick(
-            "CREATE TRIGGER fail_reencrypt BEFORE UPDATE ON user_oauth_tokens
-             WHEN OLD.user_id = '{user}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-            "DO $do$ BEGIN
-               CREATE FUNCTION fail_reencrypt() RETURNS trigger LANGUAGE plpgsql
-                 AS $f$ BEGIN RAISE EXCEPTION 'injected failure'; END $f$;
-               CREATE TRIGGER fail_reencrypt BEFORE UPDATE ON user_oauth_tokens FOR EACH ROW
-                 WHEN (OLD.user_id = '{user}') EXECUTE FUNCTION fail_reencrypt();
-             END $do$",
-        )
-        .replace("{user}", &last)
-        .into_boxed_str(),
-    );
-    B::raw_execute(&db.url, install).await?;
+    common::fail_token_updates::<B>(&db.url, &last).await?;
     let new_key = EncryptionKey::generate();
     let options = RotationOptions {
         batch_size: 2,
@@ -516,14 +502,7 @@ async fn a_failed_rotation_stays_switched_and_rerunning_it_finishes<B: TestBacke
         }
     }
 
-    B::raw_execute(
-        &db.url,
-        B::pick(
-            "DROP TRIGGER fail_reencrypt",
-            "DROP TRIGGER fail_reencrypt ON user_oauth_tokens",
-        ),
-    )
-    .await?;
+    common::allow_token_updates::<B>(&db.url).await?;
     let rerun = db.store.rotate_encryption_key(&new_key).await?;
     assert!(
         rerun.complete && (rerun.reencrypted, rerun.skipped, rerun.failed) == (2, 10, 0),
