@@ -3,6 +3,7 @@
 use std::{env, path::PathBuf, time::Duration};
 
 use sqlx::pool::PoolOptions;
+use zeroize::Zeroizing;
 
 use crate::{Backend, EncryptionKey, Error, PlaintextSecret, Result};
 
@@ -82,17 +83,16 @@ impl StoreConfig {
         Self::from_env_with_key(key)
     }
 
-    /// The key in `DATABASE_ENCRYPTION_KEY` (base64), if that variable is set.
+    /// The key in `DATABASE_ENCRYPTION_KEY` (base64), if that variable is set. A variable
+    /// that is set is never ignored: it is the key or an error.
     ///
     /// # Errors
-    /// [`Error::Config`] when it is set but not a base64 32-byte key.
+    /// [`Error::Config`] naming the variable when it is set but not UTF-8, not base64, or
+    /// not 32 bytes once decoded. The message never contains the value.
     pub fn key_from_env() -> Result<Option<EncryptionKey>> {
-        env::var("DATABASE_ENCRYPTION_KEY")
-            .ok()
-            .map(|encoded| {
-                EncryptionKey::from_base64(&encoded)
-                    .map_err(|e| Error::Config(format!("DATABASE_ENCRYPTION_KEY: {e}")))
-            })
+        const NAME: &str = "DATABASE_ENCRYPTION_KEY";
+        env_secret(NAME)?
+            .map(|encoded| EncryptionKey::from_base64(&encoded).map_err(naming(NAME)))
             .transpose()
     }
 
@@ -111,13 +111,14 @@ impl StoreConfig {
     pub fn from_env_with_key(key: EncryptionKey) -> Result<Self> {
         let url = env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
         let mut config = Self::new(url, key);
-        if let Ok(list) = env::var("DATABASE_RETIRED_ENCRYPTION_KEYS") {
+        const RETIRED: &str = "DATABASE_RETIRED_ENCRYPTION_KEYS";
+        if let Some(list) = env_secret(RETIRED)? {
             config.retired_keys = list
                 .split(',')
                 .filter(|k| !k.trim().is_empty())
                 .map(EncryptionKey::from_base64)
                 .collect::<Result<_>>()
-                .map_err(|e| Error::Config(format!("DATABASE_RETIRED_ENCRYPTION_KEYS: {e}")))?;
+                .map_err(naming(RETIRED))?;
         }
         if let Some(n) = env_number("DATABASE_MAX_CONNECTIONS")? {
             config.max_connections = u32::try_from(n)
@@ -297,6 +298,29 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of the secret variable `name`, if set.
+///
+/// # Errors
+/// [`Error::Config`] naming the variable when it is set but not UTF-8.
+fn env_secret(name: &str) -> Result<Option<Zeroizing<String>>> {
+    env::var_os(name)
+        .map(|value| {
+            value
+                .into_string()
+                .map(Zeroizing::new)
+                .map_err(|_| Error::Config(format!("{name} is set but is not UTF-8")))
+        })
+        .transpose()
+}
+
+/// Puts the variable's name in front of a key error's message.
+fn naming(name: &'static str) -> impl Fn(Error) -> Error {
+    move |error| match error {
+        Error::Config(message) => Error::Config(format!("{name}: {message}")),
+        other => other,
+    }
 }
 
 fn env_number(name: &str) -> Result<Option<u64>> {

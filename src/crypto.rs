@@ -6,7 +6,12 @@
 //! associated data binds a ciphertext to the place it was written for (row and column), so
 //! a value copied elsewhere fails to decrypt.
 
-use std::{fmt, fs, io::Write, path::Path, sync::Arc};
+use std::{
+    fmt, fs,
+    io::{ErrorKind, Read, Write},
+    path::Path,
+    sync::Arc,
+};
 
 use base64::Engine;
 use chacha20poly1305::{
@@ -131,70 +136,145 @@ impl EncryptionKey {
     }
 
     /// Reads the existing key file at `path` (exactly 32 raw bytes, private to its owner).
+    /// Never creates, changes or removes a file.
     ///
     /// # Errors
     /// [`Error::Config`] when there is no such file, it does not hold exactly 32 bytes, or
     /// group or others may read it; [`Error::Io`] when it cannot be read.
     pub fn load(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            return Err(Error::Config(format!(
+        Self::read_file(path)?.ok_or_else(|| {
+            Error::Config(format!(
                 "key file {} does not exist (create one with `pierre-store init`, or point \
                  DATABASE_ENCRYPTION_KEY_PATH at the right file)",
                 path.display()
-            )));
-        }
-        Self::load_or_create(path)
+            ))
+        })
     }
 
     /// Reads the key file at `path` (exactly 32 raw bytes), or, when there is no file,
     /// creates it (and its parent directories) with a new random key, readable by its
-    /// owner only (mode 0600). An existing file is never overwritten.
+    /// owner only (mode 0600).
+    ///
+    /// Guarantees: an existing file is never overwritten; the file appears complete or not
+    /// at all (the key is written and synced to a temporary file in the same directory,
+    /// then linked into place, and the directory is synced), so a process starting at the
+    /// same moment never reads a half-written key, and when several race to create it they
+    /// all end up with the one key that was linked first.
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read or written; [`Error::Config`] when it
     /// does not hold exactly 32 bytes, or (on Unix) when group or others may read it, as
     /// ssh does for private keys.
     pub fn load_or_create(path: &Path) -> Result<Self> {
+        loop {
+            if let Some(key) = Self::read_file(path)? {
+                return Ok(key);
+            }
+            if let Some(key) = Self::create_file(path)? {
+                return Ok(key);
+            }
+            // Another process linked its key first: read theirs.
+        }
+    }
+
+    /// The key in the file at `path`, or `None` when there is no such file.
+    fn read_file(path: &Path) -> Result<Option<Self>> {
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
         };
-        match fs::read(path).map(Zeroizing::new) {
-            Ok(bytes) => {
-                refuse_shared_key_file(path)?;
-                Self::from_slice(&bytes).map_err(|_| {
-                    Error::Config(format!(
-                        "key file {} holds {} bytes, expected {KEY_LEN}",
-                        path.display(),
-                        bytes.len()
-                    ))
-                })
+        let file = match fs::File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io(error)),
+        };
+        let metadata = file.metadata().map_err(io)?;
+        refuse_shared_key_file(path, &metadata)?;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(KEY_LEN + 1));
+        file.take(KEY_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        Self::from_slice(&bytes).map(Some).map_err(|_| {
+            Error::Config(format!(
+                "key file {} holds {} bytes, expected {KEY_LEN}",
+                path.display(),
+                metadata.len()
+            ))
+        })
+    }
+
+    /// Writes a new key to a temporary file next to `path` and links it into place; `None`
+    /// when a file appeared at `path` meanwhile (the new key is then discarded).
+    fn create_file(path: &Path) -> Result<Option<Self>> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
+        };
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        create_dir_all_synced(dir)?;
+        let key = Self::generate();
+        let mut suffix = [0_u8; 8];
+        OsRng.fill_bytes(&mut suffix);
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let temp = dir.join(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            KeyId(suffix)
+        ));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options.open(&temp).and_then(|mut file| {
+            file.write_all(key.0.as_ref())?;
+            file.sync_all()
+        });
+        // Linking fails if `path` exists: the first key linked wins, and is never replaced.
+        let linked = written.and_then(|()| fs::hard_link(&temp, path));
+        let removed = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {
+                removed.map_err(io(&temp))?;
+                sync_dir(dir)?;
+                Ok(Some(key))
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    fs::create_dir_all(parent).map_err(io)?;
-                }
-                let key = Self::generate();
-                let mut options = fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                match options.open(path) {
-                    Ok(mut file) => {
-                        file.write_all(key.0.as_ref()).map_err(io)?;
-                        file.sync_all().map_err(io)?;
-                        Ok(key)
-                    }
-                    // Another process created it first: use theirs.
-                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                        Self::load_or_create(path)
-                    }
-                    Err(error) => Err(io(error)),
-                }
-            }
-            Err(error) => Err(io(error)),
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(None),
+            Err(error) => Err(io(path)(error)),
         }
     }
+}
+
+/// Creates `dir` and its missing ancestors, syncing the parent of each one created so the
+/// new entries survive a crash.
+fn create_dir_all_synced(dir: &Path) -> Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Flushes a directory's entries to disk (on Unix; elsewhere a no-op).
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 impl fmt::Debug for EncryptionKey {
@@ -204,17 +284,11 @@ impl fmt::Debug for EncryptionKey {
 }
 
 /// Refuses a key file that group or others may read (mode bits 077).
-fn refuse_shared_key_file(path: &Path) -> Result<()> {
+fn refuse_shared_key_file(path: &Path, metadata: &fs::Metadata) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)
-            .map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?
-            .permissions()
-            .mode();
+        let mode = metadata.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(Error::Config(format!(
                 "key file {path} is accessible by group or others (mode {mode:03o}); \
@@ -224,6 +298,8 @@ fn refuse_shared_key_file(path: &Path) -> Result<()> {
             )));
         }
     }
+    #[cfg(not(unix))]
+    let _ = (path, metadata);
     Ok(())
 }
 
@@ -318,18 +394,24 @@ impl KeyRing {
     /// its retired keys) with the same `aad`.
     ///
     /// # Errors
-    /// [`Error::Decryption`] naming `what` for an unknown key id, a different `aad`, or data
-    /// that is truncated, tampered with or not UTF-8.
+    /// [`Error::Decryption`] naming `what` for an unknown key id (with that id and the
+    /// ring's ids), a different `aad`, or data that is truncated, tampered with or not
+    /// UTF-8.
     pub(crate) fn decrypt(&self, stored: &[u8], aad: &[u8], what: &'static str) -> Result<String> {
-        let fail = || Error::Decryption { what };
+        let sealers = || std::iter::once(&self.active).chain(&self.retired);
+        let failure = |sealed_with| Error::Decryption {
+            what,
+            sealed_with,
+            loaded: sealers().map(|s| s.id).collect(),
+        };
+        let fail = || failure(None);
         if stored.len() < HEADER_LEN + TAG_LEN {
             return Err(fail());
         }
         let id = KeyId::of_ciphertext(stored).ok_or_else(fail)?;
-        let sealer = std::iter::once(&self.active)
-            .chain(&self.retired)
+        let sealer = sealers()
             .find(|s| s.id == id)
-            .ok_or_else(fail)?;
+            .ok_or_else(|| failure(Some(id)))?;
         let nonce: [u8; NONCE_LEN] = stored[1 + KEY_ID_LEN..HEADER_LEN]
             .try_into()
             .map_err(|_| fail())?;

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::KeyId;
+
 /// Shorthand for `Result<T, pierre_store::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -42,12 +44,21 @@ pub enum Error {
         reason: String,
     },
 
-    /// A stored secret could not be decrypted: wrong key, truncated or tampered data, or a
-    /// ciphertext moved to another row or column.
-    #[error("cannot decrypt {what}: wrong key or corrupted data")]
+    /// A stored secret could not be decrypted: sealed with a key this store does not hold,
+    /// truncated or tampered data, or a ciphertext moved to another row or column. The
+    /// message names key ids only, never key material.
+    #[error("cannot decrypt {what}: {}", decryption_cause(*.sealed_with, .loaded))]
+    #[non_exhaustive]
     Decryption {
         /// Which value (e.g. `"access_token"`).
         what: &'static str,
+        /// The id of the key the value was sealed with, when it is none of the loaded
+        /// keys (the store needs that key, e.g. in `DATABASE_RETIRED_ENCRYPTION_KEYS`);
+        /// `None` when the value has no readable header, or a loaded key with that id
+        /// did not open it (tampering, or a value moved from elsewhere).
+        sealed_with: Option<KeyId>,
+        /// The ids of the keys the store holds, the active one first.
+        loaded: Vec<KeyId>,
     },
 
     /// The configuration is unusable: bad or mismatched URL scheme, malformed environment
@@ -96,6 +107,21 @@ pub enum Error {
     /// Any other database error (connection lost, timeout, ...).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Why a value did not decrypt, for [`Error::Decryption`]'s message.
+fn decryption_cause(sealed_with: Option<KeyId>, loaded: &[KeyId]) -> String {
+    match sealed_with {
+        Some(id) => format!(
+            "sealed with key {id}, which is not loaded (loaded: {})",
+            loaded
+                .iter()
+                .map(KeyId::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "wrong key or corrupted data".to_owned(),
+    }
 }
 
 impl Error {

@@ -78,12 +78,16 @@ pub async fn hash(password: &str) -> Result<String> {
     blocking(move || hash_blocking(&password)).await
 }
 
-/// Whether `password` matches the PHC string `phc`.
+/// Whether `password` matches the PHC string `phc`. A password over [`MAX_PASSWORD_LEN`]
+/// bytes never matches (no hash is made of one), but still costs one full Argon2
+/// verification, so the time taken does not depend on the password's length (nor tells a
+/// login's caller whether there was a hash to check it against).
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when `phc` is not a PHC string of a supported algorithm.
 pub async fn verify(password: &str, phc: &str) -> Result<bool> {
     if password.len() > MAX_PASSWORD_LEN {
+        verify_dummy(password).await;
         return Ok(false);
     }
     let password = zeroize::Zeroizing::new(password.to_owned());
@@ -91,12 +95,16 @@ pub async fn verify(password: &str, phc: &str) -> Result<bool> {
     blocking(move || verify_blocking(&password, &phc)).await
 }
 
-/// Spends the time of one verification without a real hash, so that a login for an unknown
-/// email takes as long as one for a known email.
+/// Spends the time of one verification without a real hash (of at most the first
+/// [`MAX_PASSWORD_LEN`] bytes of `password`), so that a login for an unknown email, or with
+/// an over-long password, takes as long as any other.
 pub(crate) async fn verify_dummy(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let password =
-        zeroize::Zeroizing::new(password.chars().take(MAX_PASSWORD_LEN).collect::<String>());
+    let mut end = password.len().min(MAX_PASSWORD_LEN);
+    while !password.is_char_boundary(end) {
+        end -= 1;
+    }
+    let password = zeroize::Zeroizing::new(password[..end].to_owned());
     let _ = blocking(move || {
         let dummy =
             DUMMY.get_or_init(|| hash_blocking("pierre-store dummy password").unwrap_or_default());

@@ -19,6 +19,7 @@ backend_tests!(
     migrate_status_and_status_describe_the_database,
     backup_then_restore_brings_the_data_back,
     rotate_key_leaves_tokens_readable_with_the_new_key_only,
+    rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes,
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
     copy_moves_everything_to_the_other_backend,
@@ -313,11 +314,43 @@ async fn rotate_key_leaves_tokens_readable_with_the_new_key_only<B: TestBackend>
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
     let new_key_path = s.dir.path().join("keys/new.key");
-    let report = ok(s.run(&["rotate-key", "--new-key", &new_key_path.to_string_lossy()]));
+    let new_key_arg = new_key_path.to_string_lossy().into_owned();
+
+    // Servers first: without --servers-switched, the key is made and nothing re-encrypted.
+    let first = s.run(&["rotate-key", "--new-key", &new_key_arg]);
+    assert!(
+        stdout(&first).contains("created new key file"),
+        "{}",
+        stdout(&first)
+    );
+    let err = failed(first);
+    assert!(
+        err.contains("--servers-switched") && err.contains("DATABASE_RETIRED_ENCRYPTION_KEYS"),
+        "{err}"
+    );
+    let status = ok(s.run(&["status"]));
+    assert!(status.contains("1 of 1 sealed with this key"), "{status}");
+    // --servers-switched with a key that does not exist cannot be right.
+    let err = failed(s.run(&[
+        "rotate-key",
+        "--new-key",
+        &s.dir.path().join("absent.key").to_string_lossy(),
+        "--servers-switched",
+    ]));
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!s.dir.path().join("absent.key").exists());
+
+    let report = ok(s.run(&[
+        "rotate-key",
+        "--new-key",
+        &new_key_arg,
+        "--servers-switched",
+    ]));
     assert!(
         report.contains("1 re-encrypted") && report.contains("0 failed"),
         "{report}"
     );
+    assert!(report.contains("complete: all 1 tokens"), "{report}");
 
     let new_key = EncryptionKey::load(&new_key_path)?;
     let with_new = Store::<B>::new(&s.url, new_key).await?;
@@ -336,11 +369,65 @@ async fn rotate_key_leaves_tokens_readable_with_the_new_key_only<B: TestBackend>
     assert!(status.contains("1 of 1 sealed with this key"), "{status}");
     let again = ok(s.run_with_key(
         &new_key_path,
-        &["rotate-key", "--new-key", &new_key_path.to_string_lossy()],
+        &[
+            "rotate-key",
+            "--new-key",
+            &new_key_arg,
+            "--servers-switched",
+        ],
     ));
     assert!(
         again.contains("0 re-encrypted, 1 already under the new key"),
         "{again}"
+    );
+    Ok(())
+}
+
+/// A rotation that stops half-way says what it left (both keys in use) and how to finish;
+/// running the same command again does.
+async fn rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes<B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let store = s.store().await?;
+    let mut users = Vec::new();
+    for n in 0..4 {
+        let user = store
+            .create_user(&User::new(&format!("u{n}@example.com"), "hash"))
+            .await?;
+        store
+            .update_strava_token(user, "a", "r", OffsetDateTime::now_utc(), "read".into())
+            .await?;
+        users.push(user.to_string());
+    }
+    store.close().await;
+    let last = users.iter().max().expect("users");
+    common::fail_token_updates::<B>(&s.url, last).await?;
+    let new_key_path = s.dir.path().join("new.key");
+    let new_key_arg = new_key_path.to_string_lossy().into_owned();
+    let _ = s.run(&["rotate-key", "--new-key", &new_key_arg]);
+    let rotate = [
+        "rotate-key",
+        "--new-key",
+        &new_key_arg,
+        "--servers-switched",
+        "--batch-size",
+        "1",
+    ];
+    let err = failed(s.run(&rotate));
+    assert!(
+        err.contains("stopped after 3 of 4 tokens")
+            && err.contains("keep both keys")
+            && err.contains("run the same command again")
+            && err.contains("injected failure"),
+        "{err}"
+    );
+    common::allow_token_updates::<B>(&s.url).await?;
+    let done = ok(s.run(&rotate));
+    assert!(
+        done.contains("1 re-encrypted, 3 already under the new key")
+            && done.contains("complete: all 4 tokens"),
+        "{done}"
     );
     Ok(())
 }
@@ -391,9 +478,16 @@ async fn a_wrong_key_is_a_clear_error<B: TestBackend>() -> eyre::Result<()> {
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
     let wrong = s.dir.path().join("wrong.key");
-    EncryptionKey::load_or_create(&wrong)?;
+    let wrong_id = EncryptionKey::load_or_create(&wrong)?.id();
+    let right_id = EncryptionKey::load(&s.key_path())?.id();
     let err = failed(s.run_with_key(&wrong, &["demo"]));
-    assert!(err.contains("cannot decrypt"), "{err}");
+    // Which key the token needs, and which is loaded: ids only.
+    assert!(
+        err.contains("cannot decrypt")
+            && err.contains(&format!("sealed with key {right_id}"))
+            && err.contains(&format!("loaded: {wrong_id}")),
+        "{err}"
+    );
     let status = ok(s.run_with_key(&wrong, &["status"]));
     assert!(
         status.contains("0 of 1 sealed with this key") && status.contains("warning"),

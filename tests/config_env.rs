@@ -1,7 +1,7 @@
 //! `StoreConfig::from_env`. The only test in this binary, because it changes the process
 //! environment.
 
-use std::time::Duration;
+use std::{ffi::OsString, os::unix::ffi::OsStringExt, time::Duration};
 
 use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
 
@@ -19,6 +19,11 @@ const VARS: [&str; 9] = [
 
 fn set(name: &str, value: &str) {
     // SAFETY: this binary runs a single test, on one thread, and spawns no other thread.
+    unsafe { std::env::set_var(name, value) }
+}
+
+fn set_os(name: &str, value: &OsString) {
+    // SAFETY: as in `set`.
     unsafe { std::env::set_var(name, value) }
 }
 
@@ -109,6 +114,45 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
     set("DATABASE_ENCRYPTION_KEY", &env_key.to_base64());
     set("DATABASE_RETIRED_ENCRYPTION_KEYS", "nope");
     assert!(matches!(StoreConfig::from_env(), Err(Error::Config(_))));
+    clear();
+
+    // A key variable that is set is used or refused, never skipped for the key file: not
+    // base64, the wrong length, or not UTF-8 at all.
+    set(
+        "DATABASE_ENCRYPTION_KEY_PATH",
+        &key_path.display().to_string(),
+    );
+    let not_utf8 =
+        || OsString::from_vec(b"\xffAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_vec());
+    for name in [
+        "DATABASE_ENCRYPTION_KEY",
+        "DATABASE_RETIRED_ENCRYPTION_KEYS",
+    ] {
+        for bad in [
+            OsString::from("not base64 at all!"),
+            OsString::from("c2hvcnQ="),
+            not_utf8(),
+        ] {
+            set_os(name, &bad);
+            let result = StoreConfig::from_env().map(|c| c.encryption_key.id());
+            assert!(
+                matches!(&result, Err(Error::Config(m)) if m.contains(name)),
+                "{name}={bad:?}: {result:?}"
+            );
+            if name == "DATABASE_ENCRYPTION_KEY" {
+                let result = StoreConfig::key_from_env().map(|k| k.map(|k| k.id()));
+                assert!(
+                    matches!(&result, Err(Error::Config(m)) if m.contains(name)),
+                    "{name}={bad:?}: {result:?}"
+                );
+            }
+            clear();
+            set(
+                "DATABASE_ENCRYPTION_KEY_PATH",
+                &key_path.display().to_string(),
+            );
+        }
+    }
     clear();
 
     set(

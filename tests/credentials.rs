@@ -20,6 +20,7 @@ backend_tests!(
     api_keys_of_suspended_and_deleted_users_do_not_authenticate,
     issued_a2a_clients_authenticate_and_inactive_ones_do_not,
     deactivated_and_revoked_a2a_clients_do_not_authenticate,
+    login_time_does_not_tell_whether_the_email_exists,
 );
 
 /// On a single-threaded executor, where hashing on the executor would visibly block it.
@@ -481,5 +482,60 @@ async fn deactivated_and_revoked_a2a_clients_do_not_authenticate<B: TestBackend>
         ),
         "{err:?}"
     );
+    Ok(())
+}
+
+/// A failed login for a known email takes as long as one for an unknown email, whatever the
+/// password's length (over [`password::MAX_PASSWORD_LEN`] included). The four kinds of
+/// attempt take turns, and their medians are compared with a generous bound: the machine's
+/// noise moves single samples a lot, a leak (a skipped Argon2 verification) is ~100x.
+async fn login_time_does_not_tell_whether_the_email_exists<B: TestBackend>() -> eyre::Result<()> {
+    const ROUNDS: usize = 15;
+    let db = TestDb::<B>::new().await?;
+    user_with_password(
+        &db,
+        "known@example.com",
+        "the right one",
+        UserStatus::Active,
+    )
+    .await?;
+    let long = "x".repeat(password::MAX_PASSWORD_LEN * 4);
+    let attempts = [
+        ("known", "known@example.com", "short wrong"),
+        ("unknown", "unknown@example.com", "short wrong"),
+        ("known", "known@example.com", long.as_str()),
+        ("unknown", "unknown@example.com", long.as_str()),
+    ];
+    let mut samples = vec![Vec::with_capacity(ROUNDS); attempts.len()];
+    for round in 0..ROUNDS {
+        for turn in 0..attempts.len() {
+            // A different kind goes first in each round.
+            let kind = (round + turn) % attempts.len();
+            let (_, email, pw) = attempts[kind];
+            let started = Instant::now();
+            assert!(db.store.verify_user_password(email, pw).await?.is_none());
+            samples[kind].push(started.elapsed());
+        }
+    }
+    let medians: Vec<_> = samples
+        .iter_mut()
+        .map(|s| {
+            s.sort();
+            s[ROUNDS / 2]
+        })
+        .collect();
+    println!(
+        "median login time, known/unknown email: short password {:?}/{:?}, long {:?}/{:?}",
+        medians[0], medians[1], medians[2], medians[3]
+    );
+    for (known, unknown, length) in [(0, 1, "short"), (2, 3, "long")] {
+        let ratio = medians[known].as_secs_f64() / medians[unknown].as_secs_f64();
+        assert!(
+            (0.5..=2.0).contains(&ratio),
+            "{length} password: known email {:?}, unknown email {:?} (median of {ROUNDS}): ratio {ratio:.3}",
+            medians[known],
+            medians[unknown]
+        );
+    }
     Ok(())
 }

@@ -3,13 +3,15 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future, time::Duration};
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
-    EncryptionKey, Error, KeyId, OAuthProvider, OAuthToken, RotationOptions, Store, StoreConfig,
-    User, UserId,
+    EncryptionKey, Error, KeyId, OAuthProvider, OAuthToken, Postgres, RotationOptions, Sqlite,
+    Store, StoreConfig, User, UserId,
 };
+use sqlx::Connection;
+use tokio::{sync::oneshot, task::JoinHandle};
 
 backend_tests!(
     full_rotation_reencrypts_everything_and_the_old_key_can_go,
@@ -17,6 +19,9 @@ backend_tests!(
     tokens_written_during_rotation_end_up_under_the_new_key,
     undecryptable_rows_are_counted_failed_and_left_alone,
     unknown_key_id_fails_to_decrypt,
+    a_write_straddling_the_switch_ends_under_the_new_key,
+    a_server_still_sealing_with_the_old_key_keeps_the_rotation_incomplete,
+    a_failed_rotation_stays_switched_and_rerunning_it_finishes,
 );
 
 const PROVIDERS: [(OAuthProvider, &str); 2] = [
@@ -255,6 +260,7 @@ async fn unknown_key_id_fails_to_decrypt<B: TestBackend>() -> eyre::Result<()> {
     let users = seed(&db, 1).await?;
     let (mut raw, _) = B::raw_token_columns(&db.url, users[0], "strava").await?;
     raw[1..9].copy_from_slice(b"otherkey");
+    let sealed_with = KeyId::of_ciphertext(&raw).expect("a key id");
     B::raw_set_access_token(&db.url, users[0], "strava", raw).await?;
     let err = db
         .store
@@ -265,10 +271,242 @@ async fn unknown_key_id_fails_to_decrypt<B: TestBackend>() -> eyre::Result<()> {
         matches!(
             err,
             Error::Decryption {
-                what: "access_token"
+                what: "access_token",
+                ..
             }
         ),
         "{err:?}"
     );
+    // The message names the key the value needs and the keys loaded: ids, never keys.
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&sealed_with.to_string()) && shown.contains(&db.key.id().to_string()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(db.key.to_base64().as_str()),
+        "no key material: {shown}"
+    );
+
+    // A value under a loaded key that does not open still says only that.
+    let (mut raw, _) = B::raw_token_columns(&db.url, users[0], "garmin").await?;
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    B::raw_set_access_token(&db.url, users[0], "garmin", raw).await?;
+    let err = db
+        .store
+        .get_oauth_token(users[0], OAuthProvider::Garmin)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot decrypt access_token: wrong key or corrupted data"
+    );
     Ok(())
+}
+
+/// A lock held from another connection that makes a token write for one user wait.
+struct Blocker {
+    release: oneshot::Sender<()>,
+    holder: JoinHandle<eyre::Result<()>>,
+}
+
+impl Blocker {
+    /// Ends the holder's transaction, letting the waiting writes through.
+    async fn release(self) -> eyre::Result<()> {
+        let _ = self.release.send(());
+        self.holder.await?
+    }
+}
+
+/// How to hold up a token write without holding up a rotation on another backend's terms.
+trait WriteBlocking: TestBackend {
+    /// Holds a lock (until [`Blocker::release`]) that a token write for `user` must wait
+    /// for: SQLite's write lock; on PostgreSQL a `FOR UPDATE` lock on the user's row,
+    /// which the new token row's foreign-key check must share.
+    fn block_token_writes(
+        url: &str,
+        user: UserId,
+    ) -> impl Future<Output = eyre::Result<Blocker>> + Send;
+}
+
+/// Runs `hold` (which takes the lock on its connection) in a task that keeps it until
+/// released, then commits.
+async fn blocker<C: Connection + 'static>(
+    url: &str,
+    hold: impl for<'c> FnOnce(&'c mut C) -> HoldFuture<'c> + Send + 'static,
+) -> eyre::Result<Blocker> {
+    let mut conn = C::connect(url).await?;
+    let (held_tx, held_rx) = oneshot::channel();
+    let (release, released) = oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        hold(&mut conn).await?;
+        let _ = held_tx.send(());
+        let _ = released.await;
+        conn.close().await?;
+        eyre::Ok(())
+    });
+    held_rx.await?;
+    Ok(Blocker { release, holder })
+}
+
+/// Raw statements taking a lock on a borrowed connection.
+type HoldFuture<'a> = std::pin::Pin<Box<dyn Future<Output = eyre::Result<()>> + Send + 'a>>;
+
+impl WriteBlocking for Sqlite {
+    async fn block_token_writes(url: &str, _user: UserId) -> eyre::Result<Blocker> {
+        blocker::<sqlx::SqliteConnection>(url, |conn| {
+            Box::pin(async move {
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl WriteBlocking for Postgres {
+    async fn block_token_writes(url: &str, user: UserId) -> eyre::Result<Blocker> {
+        let user = user.into_inner();
+        blocker::<sqlx::PgConnection>(url, move |conn| {
+            Box::pin(async move {
+                sqlx::query("BEGIN").execute(&mut *conn).await?;
+                sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                    .bind(user)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// The probe: a token write that took the old key, then waited for the database while the
+/// rotation started, must not land under the old key after the rotation says `complete`.
+async fn a_write_straddling_the_switch_ends_under_the_new_key<B: WriteBlocking>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new().await?;
+    seed(&db, 6).await?;
+    let late = db
+        .store
+        .create_user(&User::new("late@example.com", "hash"))
+        .await?;
+    let new_key = EncryptionKey::generate();
+
+    let blocker = B::block_token_writes(&db.url, late).await?;
+    let write = {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            store
+                .upsert_oauth_token(late, OAuthProvider::Strava, &token(99, "strava"))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await; // the write waits on the lock
+    let rotation = {
+        let (store, key) = (db.store.clone(), new_key.clone());
+        tokio::spawn(async move { store.rotate_encryption_key(&key).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await; // the rotation is under way
+    blocker.release().await?;
+    write.await??;
+    let report = rotation.await??;
+
+    let counts = db.store.token_key_counts().await?;
+    assert!(
+        report.complete && report.remaining == 0 && counts.under_active_key == counts.total,
+        "{report:?}, {counts:?}"
+    );
+    let new_key_only = db.reopen_with(new_key).await?;
+    assert_eq!(
+        new_key_only
+            .get_oauth_token(late, OAuthProvider::Strava)
+            .await?,
+        Some(token(99, "strava"))
+    );
+    Ok(())
+}
+
+/// A server that was not switched to the new key keeps sealing with the old one while the
+/// rotation runs: the rotation must not say `complete`, and says how many rows remain.
+async fn a_server_still_sealing_with_the_old_key_keeps_the_rotation_incomplete<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 6).await?;
+    let unswitched = db.reopen_with(db.key.clone()).await?;
+    let new_key = EncryptionKey::generate();
+    let runtime = tokio::runtime::Handle::current();
+    let options = RotationOptions {
+        batch_size: 4,
+        ..RotationOptions::default()
+    };
+    let report = db
+        .store
+        .rotate_encryption_key_with(&new_key, options, |_| {
+            // After every batch, the unswitched server refreshes a token.
+            tokio::task::block_in_place(|| {
+                runtime.block_on(unswitched.upsert_oauth_token(
+                    users[0],
+                    OAuthProvider::Strava,
+                    &token(0, "strava"),
+                ))
+            })
+            .expect("the unswitched server writes");
+        })
+        .await?;
+    let counts = db.store.token_key_counts().await?;
+    assert_eq!(
+        counts.total - counts.under_active_key,
+        1,
+        "the last write is under the old key"
+    );
+    assert!(
+        !report.complete && report.remaining == 1,
+        "{report:?}, {counts:?}"
+    );
+    Ok(())
+}
+
+/// A rotation that fails half-way leaves the store switched to the new key (later writes
+/// use it), the finished batches under the new key and the rest under the old one, all
+/// readable; running it again once the cause is gone finishes the job.
+async fn a_failed_rotation_stays_switched_and_rerunning_it_finishes<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let users = seed(&db, 6).await?;
+    let last = users.iter().map(ToString::to_string).max().expect("users");
+    // The last user's rows (the last batch in key order) cannot be updated.
+    common::fail_token_updates::<B>(&db.url, &last).await?;
+    let new_key = EncryptionKey::generate();
+    let options = RotationOptions {
+        batch_size: 2,
+        ..RotationOptions::default()
+    };
+    let err = db
+        .store
+        .rotate_encryption_key_with(&new_key, options, |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Database(_)), "{err:?}");
+
+    assert_eq!(db.store.encryption_key_id(), new_key.id(), "still switched");
+    let counts = db.store.token_key_counts().await?;
+    assert_eq!((counts.total, counts.under_active_key), (12, 10));
+    for (n, &user) in users.iter().enumerate() {
+        for (provider, name) in PROVIDERS {
+            assert_eq!(
+                db.store.get_oauth_token(user, provider).await?,
+                Some(token(n, name))
+            );
+        }
+    }
+
+    common::allow_token_updates::<B>(&db.url).await?;
+    let rerun = db.store.rotate_encryption_key(&new_key).await?;
+    assert!(
+        rerun.complete && (rerun.reencrypted, rerun.skipped, rerun.failed) == (2, 10, 0),
+        "{rerun:?}"
+    );
+    assert_all_under(&db, &users, &new_key).await
 }

@@ -234,3 +234,87 @@ fn split_url_password_takes_out_the_password_sqlx_would_use() {
         "{err:?}"
     );
 }
+
+/// Threads starting at the same moment on a missing key file: every one gets the same key
+/// (none reads a half-written file, none makes a second key), and one file remains.
+#[test]
+fn racing_load_or_create_calls_all_get_the_same_key() -> eyre::Result<()> {
+    const THREADS: usize = 8;
+    let dir = tempfile::tempdir()?;
+    for round in 0..200 {
+        let path = dir.path().join(format!("round-{round}/encryption.key"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (path, start) = (path.clone(), std::sync::Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    EncryptionKey::load_or_create(&path).map(|key| key.id())
+                })
+            })
+            .collect();
+        let ids = threads
+            .into_iter()
+            .map(|t| t.join().expect("no panic"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| eyre::eyre!("round {round}: {e}"))?;
+        assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+        let on_disk = EncryptionKey::from_slice(&std::fs::read(&path)?)?;
+        assert_eq!(
+            on_disk.id(),
+            ids[0],
+            "round {round}: the file holds that key"
+        );
+        let entries = std::fs::read_dir(path.parent().expect("a parent"))?.count();
+        assert_eq!(entries, 1, "round {round}: no temporary file left behind");
+    }
+    Ok(())
+}
+
+/// `load` reads a key file and never makes one, even when the file disappears while it
+/// looks: it either returns the key that was there or says the file does not exist.
+#[test]
+fn load_never_creates_a_key_file() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let missing = dir.path().join("absent/encryption.key");
+    let err = EncryptionKey::load(&missing).unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("does not exist")),
+        "{err:?}"
+    );
+    assert!(!missing.exists() && !dir.path().join("absent").exists());
+
+    // A file that comes and goes (always holding the same key) under a reader.
+    let path = dir.path().join("flapping.key");
+    let known = EncryptionKey::from_bytes([5; 32]).id();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flapper = {
+        let (path, stop) = (path.clone(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || -> std::io::Result<()> {
+            let staged = path.with_extension("staged");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::fs::write(&staged, [5_u8; 32])?;
+                std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+                std::fs::rename(&staged, &path)?;
+                // Removing fails only if the reader made a file and we lost it: keep going.
+                let _ = std::fs::remove_file(&path);
+            }
+            Ok(())
+        })
+    };
+    let mut loaded = 0;
+    for _ in 0..20_000 {
+        match EncryptionKey::load(&path) {
+            Ok(key) => {
+                loaded += 1;
+                assert_eq!(key.id(), known, "load returned a key it made itself");
+            }
+            Err(Error::Config(m)) if m.contains("does not exist") => {}
+            Err(err) => panic!("unexpected error: {err:?}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flapper.join().expect("no panic")?;
+    println!("loaded the flapping file {loaded} times out of 20000");
+    Ok(())
+}

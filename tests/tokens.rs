@@ -188,7 +188,8 @@ async fn ciphertext_swapped_between_users_or_columns_fails_to_decrypt<B: TestBac
         matches!(
             err,
             Error::Decryption {
-                what: "access_token"
+                what: "access_token",
+                ..
             }
         ),
         "{err:?}"
@@ -220,7 +221,8 @@ async fn ciphertext_swapped_between_users_or_columns_fails_to_decrypt<B: TestBac
         matches!(
             err,
             Error::Decryption {
-                what: "access_token"
+                what: "access_token",
+                ..
             }
         ),
         "{err:?}"
@@ -287,7 +289,8 @@ async fn truncated_or_tampered_ciphertext_fails_to_decrypt<B: TestBackend>() -> 
             matches!(
                 err,
                 Error::Decryption {
-                    what: "access_token"
+                    what: "access_token",
+                    ..
                 }
             ),
             "{case}: {err:?}"

@@ -45,6 +45,10 @@ pub struct Store<B: Backend> {
     pool: Pool<B>,
     /// Shared by every clone, so a key rotation switches them all to the new key at once.
     keys: Arc<RwLock<Arc<KeyRing>>>,
+    /// Held shared by each token write from before it picks its key until its row is
+    /// written, and exclusively by a key switch: a switch waits for the writes that may
+    /// have picked the old key, so none of them lands after a rotation has looked.
+    key_switch: Arc<tokio::sync::RwLock<()>>,
     /// Calls slower than this are logged at WARN.
     slow_call_threshold: std::time::Duration,
 }
@@ -71,6 +75,7 @@ impl<B: Backend> Clone for Store<B> {
         Self {
             pool: self.pool.clone(),
             keys: Arc::clone(&self.keys),
+            key_switch: Arc::clone(&self.key_switch),
             slow_call_threshold: self.slow_call_threshold,
         }
     }
@@ -125,6 +130,7 @@ impl<B: Backend> Store<B> {
                 &config.encryption_key,
                 &config.retired_keys,
             )))),
+            key_switch: Arc::default(),
             slow_call_threshold: config.slow_call_threshold,
         })
     }
@@ -169,9 +175,18 @@ impl<B: Backend> Store<B> {
         Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Makes `ring` the key ring of this store and all its clones.
-    fn set_keys(&self, ring: KeyRing) {
+    /// Makes `key` the active key of this store and all its clones (every other key of the
+    /// ring stays, retired), once no token write that picked the current key is in flight.
+    async fn switch_to(&self, key: &EncryptionKey) {
+        let _no_write_in_flight = self.key_switch.write().await;
+        let ring = self.keys().rotated_to(key);
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+    }
+
+    /// Waits until no key switch is under way and keeps one from starting until the guard
+    /// is dropped: hold it from picking the key for a token write until the row is written.
+    async fn no_key_switch(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.key_switch.read().await
     }
 
     /// Closes every connection; later calls fail with [`Error::Database`](crate::Error::Database).

@@ -45,7 +45,12 @@ pub struct RotationReport {
     pub batches: u64,
     /// Rows not under the new key when the run started.
     pub to_reencrypt: u64,
-    /// Whether the run went to the end (false when stopped by `max_batches`).
+    /// Rows not under the new key when the run ended, counted after the last batch.
+    pub remaining: u64,
+    /// Whether every token row was under the new key when the run ended (`remaining ==
+    /// 0`, checked after the last batch): only then can the old key go. False when the run
+    /// was stopped by `max_batches`, when rows failed, or when another process kept
+    /// sealing tokens with an old key through every pass.
     pub complete: bool,
 }
 
@@ -58,8 +63,8 @@ pub struct TokenKeyCounts {
     pub under_active_key: u64,
 }
 
-/// Passes over the table: later passes pick up rows that writers sealed with the old key
-/// while the first pass ran (a write that began before the switch to the new key).
+/// Passes over the table: later passes pick up rows that another process, still running
+/// with the old key active, sealed while the earlier passes ran.
 const MAX_PASSES: usize = 8;
 
 impl<B: Backend> Store<B> {
@@ -96,19 +101,27 @@ impl<B: Backend> Store<B> {
     /// under another key of the ring. Calls `progress` after each committed batch.
     ///
     /// Guarantees:
+    /// - the switch waits for token writes of this store (and its clones) already in
+    ///   flight, so none of them seals with the old key after it; every later write seals
+    ///   with `new_key`;
     /// - every batch is one transaction; a crash or kill loses at most the batch in flight,
     ///   and running the rotation again finishes the job without re-encrypting any row
     ///   twice (rows already under `new_key` are never touched);
-    /// - the store keeps serving: the switch happens before the first batch, so every
-    ///   token written afterwards is sealed with `new_key`, and rows written with the old
-    ///   key by calls already in flight are caught by a further pass;
-    /// - when the report says `complete` and `failed == 0`, no row references any other
-    ///   key, and the old key can be thrown away. Other processes sharing the database must
-    ///   run with `new_key` active (and the old one retired) before the rotation starts.
+    /// - after each pass over the table one count checks that no row is left under
+    ///   another key; rows left (written meanwhile by another process still sealing with
+    ///   an old key) get another pass, up to 8;
+    /// - `complete` means that final count found every row under `new_key`: the old key
+    ///   can then be thrown away. Otherwise `remaining` says how many rows are not.
+    ///   Other processes sharing the database must run with `new_key` active (and the old
+    ///   one retired) before the rotation starts, or their writes keep it incomplete.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`] when a batch
-    /// fails (batches committed before stay committed).
+    /// [`Error::InvalidInput`] for a zero batch size (nothing changes). [`Error::Database`]
+    /// when a statement fails; the store then stays switched to `new_key` (every later
+    /// write uses it), the batches committed before stay under `new_key` and the other
+    /// rows under their old keys, all readable while both keys are in the ring. Keep both
+    /// keys and run the rotation again with the same `new_key`: it is safe to rerun and
+    /// skips the rows already done.
     pub async fn rotate_encryption_key_with(
         &self,
         new_key: &EncryptionKey,
@@ -119,7 +132,7 @@ impl<B: Backend> Store<B> {
             if options.batch_size == 0 {
                 return Err(Error::invalid("batch_size", "must be at least 1"));
             }
-            self.set_keys(self.keys().rotated_to(new_key));
+            self.switch_to(new_key).await;
             let keys = self.keys();
             let key_id = keys.active_id();
 
@@ -127,15 +140,19 @@ impl<B: Backend> Store<B> {
             let mut report = RotationReport {
                 skipped: u64::try_from(total - stale).unwrap_or(0),
                 to_reencrypt: u64::try_from(stale).unwrap_or(0),
+                remaining: u64::try_from(stale).unwrap_or(0),
                 ..RotationReport::default()
             };
             let mut failed = HashSet::new();
             for _ in 0..MAX_PASSES {
+                if report.remaining == 0 {
+                    break;
+                }
                 let before = report.reencrypted;
                 let mut after = (UserId::from(Uuid::nil()), String::new());
-                loop {
+                let stopped = loop {
                     if options.max_batches.is_some_and(|max| report.batches >= max) {
-                        return Ok(report);
+                        break true;
                     }
                     let mut tx = B::begin_write(&self.pool).await?;
                     let rows = B::select_tokens_not_under_key(
@@ -146,7 +163,9 @@ impl<B: Backend> Store<B> {
                         i64::from(options.batch_size),
                     )
                     .await?;
-                    let Some(last) = rows.last() else { break };
+                    let Some(last) = rows.last() else {
+                        break false;
+                    };
                     after = (last.user_id, last.provider.clone());
                     for row in &rows {
                         match reencrypt(&keys, row) {
@@ -163,13 +182,15 @@ impl<B: Backend> Store<B> {
                     report.batches += 1;
                     report.failed = failed.len() as u64;
                     progress(&report);
-                }
-                if report.reencrypted == before {
+                };
+                let (_, stale) = B::count_tokens_by_key(&self.pool, key_id.as_bytes()).await?;
+                report.remaining = u64::try_from(stale).unwrap_or(0);
+                if stopped || report.reencrypted == before {
                     break;
                 }
             }
             report.failed = failed.len() as u64;
-            report.complete = true;
+            report.complete = report.remaining == 0;
             Ok(report)
         })
         .await

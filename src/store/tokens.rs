@@ -14,7 +14,9 @@ pub(super) fn aad(user: UserId, provider: OAuthProvider, column: &str) -> Vec<u8
 
 impl<B: Backend> Store<B> {
     /// Stores the user's token at `provider`, replacing any previous one. The access and
-    /// refresh tokens are encrypted before they leave this process.
+    /// refresh tokens are encrypted before they leave this process, with the active key;
+    /// a key rotation of this store waits for the write to finish before it switches keys,
+    /// so the row is never left behind under the old key.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty access token or an oversized field;
@@ -35,6 +37,9 @@ impl<B: Backend> Store<B> {
             validate::opt_text("scope", token.scope.as_deref(), validate::MAX_TEXT_LEN)?;
             validate::opt_timestamp("expires_at", token.expires_at)?;
             let now = Timestamp::from(clock::now());
+            // A rotation switching keys now waits for this write, so it finds the row
+            // whichever key this picks.
+            let _no_key_switch = self.no_key_switch().await;
             let keys = self.keys();
             let row = OAuthTokenRow {
                 user_id: user,

@@ -451,3 +451,37 @@ pub async fn database_exists<B: TestBackend>(url: &str) -> bool {
         sqlx::PgConnection::connect(url).await.is_ok()
     }
 }
+
+/// Makes every update of `user`'s token rows fail ("injected failure"), as a failing
+/// batch of a key rotation would, until [`allow_token_updates`].
+pub async fn fail_token_updates<B: TestBackend>(url: &str, user: &str) -> eyre::Result<()> {
+    let install: &'static str = Box::leak(
+        B::pick(
+            "CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens
+             WHEN OLD.user_id = '{user}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            "DO $do$ BEGIN
+               CREATE FUNCTION fail_token_update() RETURNS trigger LANGUAGE plpgsql
+                 AS $f$ BEGIN RAISE EXCEPTION 'injected failure'; END $f$;
+               CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens FOR EACH ROW
+                 WHEN (OLD.user_id = '{user}') EXECUTE FUNCTION fail_token_update();
+             END $do$",
+        )
+        .replace("{user}", user)
+        .into_boxed_str(),
+    );
+    B::raw_execute(url, install).await?;
+    Ok(())
+}
+
+/// Undoes [`fail_token_updates`].
+pub async fn allow_token_updates<B: TestBackend>(url: &str) -> eyre::Result<()> {
+    B::raw_execute(
+        url,
+        B::pick(
+            "DROP TRIGGER fail_token_update",
+            "DROP TRIGGER fail_token_update ON user_oauth_tokens",
+        ),
+    )
+    .await?;
+    Ok(())
+}

@@ -59,12 +59,18 @@ pub enum Command {
         /// A backup written by `backup`.
         path: PathBuf,
     },
-    /// Re-encrypt every stored token under the key in NEW_KEY (created if missing). Safe to
-    /// interrupt and run again.
+    /// Rotate the encryption key, servers first. Without --servers-switched: create the key
+    /// file NEW_KEY if missing, say how to switch the servers to it, and re-encrypt
+    /// nothing. With it: re-encrypt every token under NEW_KEY, and report `complete` only
+    /// when every token is under it. Safe to interrupt and run again.
     RotateKey {
         /// The new key file.
         #[arg(long)]
         new_key: PathBuf,
+        /// Every server already runs with NEW_KEY active and the old key in
+        /// DATABASE_RETIRED_ENCRYPTION_KEYS: re-encrypt now.
+        #[arg(long)]
+        servers_switched: bool,
         /// Rows per transaction.
         #[arg(long, default_value_t = 500)]
         batch_size: u32,

@@ -2,58 +2,92 @@
 
 use std::path::Path;
 
-use eyre::bail;
+use eyre::{WrapErr, bail};
 use pierre_store::{EncryptionKey, RotationOptions, Store};
 
 use crate::{backends::AdminBackend, output::Output};
 
-/// Re-encrypts every token under the key in `new_key_path` (created if missing).
+/// Rotates the key in the safe order. Without `servers_switched`: creates the key file at
+/// `new_key_path` if missing, says how to switch the servers to it, and fails without
+/// re-encrypting anything (so that no script goes on to drop the old key). With it: loads
+/// the existing new key, re-encrypts every token under it, and says `complete` only when
+/// a final count finds every token under the new key; otherwise fails saying how many are
+/// not.
 pub async fn rotate_key<B: AdminBackend>(
     store: &Store<B>,
     new_key_path: &Path,
+    servers_switched: bool,
     batch_size: u32,
     out: Output,
 ) -> eyre::Result<()> {
-    let created = !new_key_path.exists();
-    let new_key = EncryptionKey::load_or_create(new_key_path)?;
-    if created {
-        out.say(format!(
-            "created new key file {} (key id {})",
-            new_key_path.display(),
-            new_key.id()
-        ));
-    }
     let old_id = store.encryption_key_id();
+    let path = new_key_path.display();
+    if !servers_switched {
+        let created = !new_key_path.exists();
+        let new_key = EncryptionKey::load_or_create(new_key_path)?;
+        if created {
+            out.say(format!(
+                "created new key file {path} (key id {})",
+                new_key.id()
+            ));
+        }
+        bail!(
+            "nothing re-encrypted yet: first restart every server with {path} as its key \
+             (DATABASE_ENCRYPTION_KEY_PATH) and the current key {old_id} retired \
+             (DATABASE_RETIRED_ENCRYPTION_KEYS=$(base64 -w0 <current key file>)), then run \
+             this again with --servers-switched"
+        );
+    }
+    let new_key = EncryptionKey::load(new_key_path)
+        .wrap_err("--servers-switched, but the servers cannot be running with this key")?;
+    let new_id = new_key.id();
     let before = store.token_key_counts().await?;
     let bar = out.progress(before.total, "re-encrypting tokens");
     let options = RotationOptions {
         batch_size,
         ..RotationOptions::default()
     };
-    let report = store
+    let result = store
         .rotate_encryption_key_with(&new_key, options, |r| {
             bar.set_position(r.skipped + r.reencrypted + r.failed)
         })
-        .await?;
+        .await;
     bar.finish_and_clear();
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            let done = store
+                .token_key_counts()
+                .await
+                .map_or_else(|_| "?".to_owned(), |c| c.under_active_key.to_string());
+            return Err(err).wrap_err(format!(
+                "rotation to key {new_id} stopped after {done} of {} tokens: the rest are \
+                 still under key {old_id}; keep both keys, fix the cause and run the same \
+                 command again (it skips the tokens done)",
+                before.total
+            ));
+        }
+    };
     out.say(format!(
-        "rotated from key {old_id} to {}: {} re-encrypted, {} already under the new key, {} failed, {} batches",
-        new_key.id(),
-        report.reencrypted,
-        report.skipped,
-        report.failed,
-        report.batches
+        "rotated from key {old_id} to {new_id}: {} re-encrypted, {} already under the new key, {} failed, {} batches",
+        report.reencrypted, report.skipped, report.failed, report.batches
     ));
-    if report.failed > 0 {
+    let after = store.token_key_counts().await?;
+    if !report.complete || after.under_active_key < after.total {
         bail!(
-            "{} token rows could not be decrypted with the current key and were left as they were",
+            "not complete: {} of {} tokens are not under key {new_id} ({} could not be \
+             decrypted with the loaded keys); keep the old key. Put the key they need in \
+             DATABASE_RETIRED_ENCRYPTION_KEYS, and make sure no server still runs with the \
+             old key active, then run this again",
+            after.total - after.under_active_key,
+            after.total,
             report.failed
         );
     }
     out.say(format!(
-        "next: use {} as the key (DATABASE_ENCRYPTION_KEY_PATH or --key-path) and keep the old key \
-         file until every server runs with the new one",
-        new_key_path.display()
+        "complete: all {} tokens are under key {new_id}; key {old_id} can now leave \
+         DATABASE_RETIRED_ENCRYPTION_KEYS and its file can be deleted",
+        after.total
     ));
     Ok(())
 }

@@ -50,8 +50,12 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                 }
                 Command::RotateKey {
                     new_key,
+                    servers_switched,
                     batch_size,
-                } => maintenance::rotate_key(&store, &new_key, batch_size, out).await,
+                } => {
+                    maintenance::rotate_key(&store, &new_key, servers_switched, batch_size, out)
+                        .await
+                }
                 Command::PruneUsage {
                     older_than,
                     batch_size,
