@@ -233,7 +233,7 @@ impl EncryptionKey {
             file.sync_all()
         });
         // Linking fails if `path` exists: the first key linked wins, and is never replaced.
-        let linked = written.and_then(|()| fs::hard_link(&temp, path));
+        let linked = written.and_then(|()| crate::files::link_new(&temp, path));
         let removed = fs::remove_file(&temp);
         match linked {
             Ok(()) => {
@@ -363,6 +363,14 @@ impl KeyRing {
         ring
     }
 
+    /// The ids of every key of the ring, the active one first.
+    pub(crate) fn ids(&self) -> Vec<KeyId> {
+        std::iter::once(&self.active)
+            .chain(&self.retired)
+            .map(|s| s.id)
+            .collect()
+    }
+
     /// The id of the active key.
     pub(crate) fn active_id(&self) -> KeyId {
         self.active.id
@@ -402,7 +410,7 @@ impl KeyRing {
         let failure = |sealed_with| Error::Decryption {
             what,
             sealed_with,
-            loaded: sealers().map(|s| s.id).collect(),
+            loaded: self.ids(),
         };
         let fail = || failure(None);
         if stored.len() < HEADER_LEN + TAG_LEN {

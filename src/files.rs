@@ -16,7 +16,9 @@ use crate::{Error, Result};
 /// `persist` never replaces what is at `path`, even something that appeared there while
 /// the file was being written, and never follows a symbolic link there.
 ///
-/// The directory's filesystem must support hard links (local Unix filesystems do).
+/// On a filesystem without hard links (vfat, exFAT, some network and FUSE mounts) the
+/// file is copied to `path`, created exclusively, instead: still never replacing anything,
+/// but a reader could then see it before it is complete.
 #[derive(Debug)]
 pub struct StagedFile {
     path: PathBuf,
@@ -77,7 +79,7 @@ impl StagedFile {
         fs::File::open(&self.staged)
             .and_then(|f| f.sync_all())
             .map_err(io(&self.staged))?;
-        match fs::hard_link(&self.staged, &self.path) {
+        match link_new(&self.staged, &self.path) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(exists(&self.path)),
             result => result.map_err(io(&self.path))?,
         }
@@ -99,6 +101,32 @@ impl Drop for StagedFile {
         if !self.persisted {
             let _ = fs::remove_file(&self.staged);
         }
+    }
+}
+
+/// Puts the complete file `staged` at `path` unless something is there already (then
+/// `AlreadyExists`, nothing changed; a symbolic link at `path` is never followed): a hard
+/// link, so `path` appears whole in one step; where the filesystem has no hard links, an
+/// exclusive create of `path` (`O_CREAT | O_EXCL`, mode 0600) and a synced copy.
+pub(crate) fn link_new(staged: &Path, path: &Path) -> std::io::Result<()> {
+    const EPERM: i32 = 1;
+    const ENOSYS: i32 = 38;
+    const EOPNOTSUPP: i32 = 95;
+    match fs::hard_link(staged, path) {
+        Err(e) if matches!(e.raw_os_error(), Some(EPERM | ENOSYS | EOPNOTSUPP)) => {
+            let mut target = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            let copied = std::io::copy(&mut fs::File::open(staged)?, &mut target)
+                .and_then(|_| target.sync_all());
+            if copied.is_err() {
+                let _ = fs::remove_file(path);
+            }
+            copied
+        }
+        result => result,
     }
 }
 

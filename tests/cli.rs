@@ -28,6 +28,8 @@ backend_tests!(
     output_into_a_closed_pipe_ends_quietly,
     migrate_to_refuses_unknown_versions_and_prints_no_debug_forms,
     read_only_commands_create_no_database,
+    backup_replace_swaps_in_a_complete_backup,
+    demo_replaces_the_fixed_password_of_earlier_releases,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -351,9 +353,15 @@ async fn rotate_key_leaves_tokens_readable_with_the_new_key_only<B: TestBackend>
         "{report}"
     );
     assert!(report.contains("complete: all 1 tokens"), "{report}");
-
+    let old_key = EncryptionKey::load(&s.key_path())?;
     let new_key = EncryptionKey::load(&new_key_path)?;
-    let with_new = Store::<B>::new(&s.url, new_key).await?;
+    let retire = |id| format!("key {id} can now leave");
+    assert!(
+        report.contains(&retire(old_key.id())) && !report.contains(&retire(new_key.id())),
+        "names the old key, never the new one, as the one to retire: {report}"
+    );
+
+    let with_new = Store::<B>::new(&s.url, new_key.clone()).await?;
     let demo = with_new
         .get_user_by_email("demo@pierre.example")
         .await?
@@ -377,8 +385,35 @@ async fn rotate_key_leaves_tokens_readable_with_the_new_key_only<B: TestBackend>
         ],
     ));
     assert!(
-        again.contains("0 re-encrypted, 1 already under the new key"),
+        again.contains("0 re-encrypted, 1 already under it"),
         "{again}"
+    );
+    assert!(
+        again.contains("no other key was loaded") && !again.contains("be deleted"),
+        "{again}"
+    );
+    // With the servers' environment (the new key active, the old one retired), the old
+    // key is the one to retire, never the active one.
+    let in_server_env = s
+        .command_with_key(
+            &new_key_path,
+            &[
+                "rotate-key",
+                "--new-key",
+                &new_key_arg,
+                "--servers-switched",
+            ],
+        )
+        .env(
+            "DATABASE_RETIRED_ENCRYPTION_KEYS",
+            old_key.to_base64().as_str(),
+        )
+        .output()?;
+    let in_server_env = ok(in_server_env);
+    assert!(
+        in_server_env.contains(&retire(old_key.id()))
+            && !in_server_env.contains(&retire(new_key.id())),
+        "{in_server_env}"
     );
     Ok(())
 }
@@ -425,7 +460,7 @@ async fn rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes<B: TestBack
     common::allow_token_updates::<B>(&s.url).await?;
     let done = ok(s.run(&rotate));
     assert!(
-        done.contains("1 re-encrypted, 3 already under the new key")
+        done.contains("1 re-encrypted, 3 already under it")
             && done.contains("complete: all 4 tokens"),
         "{done}"
     );
@@ -581,6 +616,160 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
     Ok(())
 }
 
+/// A nightly job writing to one name: a second `backup` onto it is refused and keeps the
+/// first; with `--replace` the new backup takes its place whole, and restores.
+async fn backup_replace_swaps_in_a_complete_backup<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    ok(s.run(&["backup", "nightly.backup"]));
+    let store = s.store().await?;
+    store
+        .create_user(&User::new("tuesday@example.com", "hash"))
+        .await?;
+    let err = failed(s.run(&["backup", "nightly.backup"]));
+    assert!(err.contains("already exists"), "{err}");
+    ok(s.run(&["backup", "--replace", "nightly.backup"]));
+    let backup = s.dir.path().join("nightly.backup");
+    assert_eq!(
+        std::fs::metadata(&backup)?.permissions().mode() & 0o777,
+        0o600
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path())?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".nightly"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
+    store.close().await;
+    ok(s.run(&["restore", "nightly.backup"]));
+    let store = s.store().await?;
+    assert!(
+        store
+            .get_user_by_email("tuesday@example.com")
+            .await?
+            .is_some(),
+        "the newer backup was restored"
+    );
+    Ok(())
+}
+
+/// A database seeded by an earlier `demo` has an active account whose password was fixed
+/// and public: `demo` refuses to show it as if all were well, and `--force` replaces it by
+/// a fresh seed with a random password.
+async fn demo_replaces_the_fixed_password_of_earlier_releases<B: TestBackend>() -> eyre::Result<()>
+{
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    let store = s.store().await?;
+    let mut old = User::new(
+        "demo@pierre.example",
+        &pierre_store::password::hash("demo password").await?,
+    );
+    old.status = pierre_store::UserStatus::Active;
+    let old_id = store.create_user(&old).await?;
+    store
+        .create_tenant(&pierre_store::Tenant::new(
+            "Demo running club",
+            "demo-club",
+            old_id,
+        ))
+        .await?;
+
+    let err = failed(s.run(&["demo"]));
+    assert!(
+        err.contains("demo password") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", "demo password")
+            .await?
+            .is_some(),
+        "refused: nothing changed"
+    );
+    let out = ok(s.run(&["demo", "--force"]));
+    let password = printed_password(&out).expect("a new password, printed once");
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", "demo password")
+            .await?
+            .is_none(),
+        "the fixed password no longer opens the account"
+    );
+    assert!(
+        store
+            .verify_user_password("demo@pierre.example", &password)
+            .await?
+            .is_some(),
+        "{out}"
+    );
+    Ok(())
+}
+
+/// Puts a bash script named after each of `tools` in `<dir>/bin`, running `body` with
+/// `$REAL` set to the real tool's path; returns that directory and a `PATH` value that
+/// finds the wrappers first.
+fn wrap_tools(dir: &Path, tools: &[&str], body: &str) -> eyre::Result<(PathBuf, String)> {
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin)?;
+    let path = std::env::var("PATH").unwrap_or_default();
+    for tool in tools {
+        let real = std::env::split_paths(&path)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+            .expect("the PostgreSQL client tools are installed");
+        let wrapper = bin.join(tool);
+        std::fs::write(
+            &wrapper,
+            format!("#!/bin/bash\nREAL='{}'\n{body}\n", real.display()),
+        )?;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let path = format!("{}:{path}", bin.display());
+    Ok((bin, path))
+}
+
+/// A PostgreSQL backup never keeps a dump that lost the activities to row-level security:
+/// not on a database from before the policy that lets backups read every tenant (pg_dump's
+/// own error, nothing written), nor when that policy is missing (an archive with no
+/// activities while the database has some is refused, nothing written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backups_never_keep_a_dump_missing_activities() -> eyre::Result<()> {
+    // A database at the schema of the previous release, as the app role.
+    let s = Setup::<Postgres>::new_as_app_role().await?;
+    let key = EncryptionKey::load_or_create(&s.key_path())?;
+    let old = Store::<Postgres>::new(&s.url, key).await?;
+    old.migrate_to(20_261_130_000_002).await?;
+    seed_tenants(&old, "owner@example.com", &[("a", 3), ("b", 2)]).await?;
+    old.close().await;
+    let err = failed(s.run(&["backup", "old.backup"]));
+    assert!(err.contains("row-level security"), "{err}");
+    assert!(!s.dir.path().join("old.backup").exists(), "nothing written");
+
+    // Migrated, but pg_dump's session loses the `options` parameter on the way, as a
+    // pooler may drop it (a wrapper strips it from the URL).
+    ok(s.run(&["migrate"]));
+    let strip_options = r#"args=()
+for a in "$@"; do args+=("$(printf '%s' "$a" | sed -E 's/[?&]options=[^&]*//')"); done
+exec "$REAL" "${args[@]}""#;
+    let (_, path) = wrap_tools(s.dir.path(), &["pg_dump"], strip_options)?;
+    let stripped = s
+        .command_with_key(&s.key_path(), &["backup", "new.backup"])
+        .env("PATH", &path)
+        .output()?;
+    let err = failed(stripped);
+    assert!(
+        err.contains("holds no activities although the database has 5"),
+        "{err}"
+    );
+    assert!(!s.dir.path().join("new.backup").exists(), "nothing written");
+    ok(s.run(&["backup", "new.backup"]));
+    Ok(())
+}
+
 /// The password of a PostgreSQL URL, in whichever form sqlx accepts it (here a `password`
 /// query parameter among others), appears neither in `status` output nor on the command
 /// line of `pg_dump` / `pg_restore` (which other local users can read in `ps`).
@@ -599,26 +788,12 @@ async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result
     }
 
     // Wrappers that log their command lines, then run the real tools.
-    let bin = s.dir.path().join("bin");
-    std::fs::create_dir(&bin)?;
     let log = s.dir.path().join("argv.log");
-    let path = std::env::var("PATH").unwrap_or_default();
-    for tool in ["pg_dump", "pg_restore"] {
-        let real = std::env::split_paths(&path)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-            .expect("the PostgreSQL client tools are installed");
-        let wrapper = bin.join(tool);
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\necho \"$0 $*\" >> '{}'\nexec '{}' \"$@\"\n",
-                log.display(),
-                real.display()
-            ),
-        )?;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
-    }
+    let log_argv = format!(
+        "echo \"$0 $*\" >> '{}'\nexec \"$REAL\" \"$@\"",
+        log.display()
+    );
+    let (bin, path) = wrap_tools(s.dir.path(), &["pg_dump", "pg_restore"], &log_argv)?;
     let run = |args: &[&str]| {
         pierre_store_cmd()
             .current_dir(s.dir.path())
@@ -641,7 +816,7 @@ async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result
     ok(run(&["backup", "pierre.backup"]));
     ok(run(&["restore", "pierre.backup"]));
     let argv = std::fs::read_to_string(&log)?;
-    assert_eq!(argv.lines().count(), 2, "{argv}");
+    assert_eq!(argv.lines().count(), 3, "dump, check, restore: {argv}");
     assert!(!argv.contains("app-password"), "{argv}");
     Ok(())
 }

@@ -20,6 +20,7 @@ backend_tests!(
     undecryptable_rows_are_counted_failed_and_left_alone,
     unknown_key_id_fails_to_decrypt,
     a_write_straddling_the_switch_ends_under_the_new_key,
+    a_cancelled_write_straddling_the_switch_ends_under_the_new_key,
     a_server_still_sealing_with_the_old_key_keeps_the_rotation_incomplete,
     a_failed_rotation_stays_switched_and_rerunning_it_finishes,
 );
@@ -382,19 +383,25 @@ impl WriteBlocking for Postgres {
     }
 }
 
-/// The probe: a token write that took the old key, then waited for the database while the
-/// rotation started, must not land under the old key after the rotation says `complete`.
-async fn a_write_straddling_the_switch_ends_under_the_new_key<B: WriteBlocking>() -> eyre::Result<()>
-{
+/// Six users with tokens, a user `late` whose token writes are blocked (until the
+/// [`Blocker`] is released), and a new key to rotate to.
+async fn blocked_late_writer<B: WriteBlocking>()
+-> eyre::Result<(TestDb<B>, UserId, EncryptionKey, Blocker)> {
     let db = TestDb::<B>::new().await?;
     seed(&db, 6).await?;
     let late = db
         .store
         .create_user(&User::new("late@example.com", "hash"))
         .await?;
-    let new_key = EncryptionKey::generate();
-
     let blocker = B::block_token_writes(&db.url, late).await?;
+    Ok((db, late, EncryptionKey::generate(), blocker))
+}
+
+/// The probe: a token write that took the old key, then waited for the database while the
+/// rotation started, must not land under the old key after the rotation says `complete`.
+async fn a_write_straddling_the_switch_ends_under_the_new_key<B: WriteBlocking>() -> eyre::Result<()>
+{
+    let (db, late, new_key, blocker) = blocked_late_writer::<B>().await?;
     let write = {
         let store = db.store.clone();
         tokio::spawn(async move {
@@ -424,6 +431,43 @@ async fn a_write_straddling_the_switch_ends_under_the_new_key<B: WriteBlocking>(
             .get_oauth_token(late, OAuthProvider::Strava)
             .await?,
         Some(token(99, "strava"))
+    );
+    Ok(())
+}
+
+/// As above, but the caller gives up on the write (a timeout drops its future) while it
+/// waits for the lock: the statement already on its way still commits, and the rotation
+/// must wait for it rather than switch keys, count and say `complete` before it lands.
+async fn a_cancelled_write_straddling_the_switch_ends_under_the_new_key<B: WriteBlocking>()
+-> eyre::Result<()> {
+    let (db, late, new_key, blocker) = blocked_late_writer::<B>().await?;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        db.store
+            .upsert_oauth_token(late, OAuthProvider::Strava, &token(99, "strava")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the write waits on the lock: {gave_up:?}");
+    let rotation = {
+        let (store, key) = (db.store.clone(), new_key.clone());
+        tokio::spawn(async move { store.rotate_encryption_key(&key).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await; // the rotation is under way
+    blocker.release().await?;
+    let report = rotation.await??;
+    // The abandoned write lands whenever the lock lets it: wait for it.
+    let mut counts = db.store.token_key_counts().await?;
+    for _ in 0..100 {
+        if counts.total == 13 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        counts = db.store.token_key_counts().await?;
+    }
+    assert_eq!(counts.total, 13, "the abandoned write committed");
+    assert!(
+        report.complete && counts.under_active_key == counts.total,
+        "{report:?}, {counts:?}"
     );
     Ok(())
 }

@@ -164,6 +164,13 @@ impl<B: Backend> Store<B> {
         }
     }
 
+    /// The ids of every key this store can decrypt with: the active one first, then the
+    /// retired ones.
+    #[must_use]
+    pub fn encryption_key_ids(&self) -> Vec<KeyId> {
+        self.keys().ids()
+    }
+
     /// The id of the key new values are encrypted with.
     #[must_use]
     pub fn encryption_key_id(&self) -> KeyId {
@@ -185,8 +192,8 @@ impl<B: Backend> Store<B> {
 
     /// Waits until no key switch is under way and keeps one from starting until the guard
     /// is dropped: hold it from picking the key for a token write until the row is written.
-    async fn no_key_switch(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
-        self.key_switch.read().await
+    async fn no_key_switch(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        Arc::clone(&self.key_switch).read_owned().await
     }
 
     /// Closes every connection; later calls fail with [`Error::Database`](crate::Error::Database).

@@ -39,7 +39,7 @@ impl<B: Backend> Store<B> {
             let now = Timestamp::from(clock::now());
             // A rotation switching keys now waits for this write, so it finds the row
             // whichever key this picks.
-            let _no_key_switch = self.no_key_switch().await;
+            let no_key_switch = self.no_key_switch().await;
             let keys = self.keys();
             let row = OAuthTokenRow {
                 user_id: user,
@@ -55,9 +55,23 @@ impl<B: Backend> Store<B> {
                 created_at: now,
                 updated_at: now,
             };
-            B::upsert_oauth_token(&self.pool, &row)
-                .await
-                .map_err(Error::on_write("oauth token", "user"))
+            // The write runs to its end on a task of its own, holding the guard, even if
+            // the caller stops waiting (a timeout dropping this future): a statement
+            // already sent still commits, and the rotation must not switch keys (and then
+            // count) before it has.
+            let pool = self.pool.clone();
+            let written = tokio::spawn(async move {
+                let written = B::upsert_oauth_token(&pool, &row).await;
+                drop(no_key_switch);
+                written
+            })
+            .await
+            .unwrap_or_else(|joined| match joined.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Only when the runtime shuts down under the write.
+                Err(_) => Err(sqlx::Error::PoolClosed),
+            });
+            written.map_err(Error::on_write("oauth token", "user"))
         })
         .await
     }

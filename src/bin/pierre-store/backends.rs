@@ -58,25 +58,39 @@ impl AdminBackend for Postgres {
         (`createdb`, or `CREATE DATABASE ... OWNER <role>`), then run `pierre-store init`";
 
     /// `pg_dump --format=custom` into a [`StagedFile`]: private (0600), never replacing
-    /// anything, at `path` only once complete. It reads through row-level security with
-    /// `pierre.all_tenants` on for its session, so an ordinary owning role dumps every
-    /// tenant's activities (migration `20261201000001`).
-    async fn backup(_store: &Store<Self>, url: &str, path: &Path) -> eyre::Result<()> {
+    /// anything, at `path` only once complete. On a database with migration
+    /// `20261201000001` it reads through row-level security with `pierre.all_tenants` on for
+    /// its session, so an ordinary owning role dumps every tenant's activities; on an older
+    /// one it dumps as before (a superuser succeeds, an ordinary role gets pg_dump's
+    /// row-level security error). Either way the archive's activities are counted before it
+    /// is kept: none archived while the database holds some fails the backup.
+    async fn backup(store: &Store<Self>, url: &str, path: &Path) -> eyre::Result<()> {
+        let all_tenants_policy = store
+            .migration_status()
+            .await?
+            .iter()
+            .any(|m| m.version == ALL_TENANTS_MIGRATION && m.applied);
+        let activities = activity_count(store).await?;
         let file = StagedFile::create(path)?;
         let staged = file.staged_path().to_string_lossy().into_owned();
-        run_tool(
-            "pg_dump",
-            &with_all_tenants(url),
-            &[
-                "--format=custom",
-                "--no-owner",
-                "--enable-row-security",
-                "--file",
-                &staged,
-            ],
-            None,
-        )
-        .await?;
+        let mut args = vec!["--format=custom", "--no-owner"];
+        let url = if all_tenants_policy {
+            args.push("--enable-row-security");
+            with_all_tenants(url)
+        } else {
+            url.to_owned()
+        };
+        args.extend(["--file", &staged]);
+        run_tool("pg_dump", &url, &args, None).await?;
+        let archived = archived_rows(file.staged_path(), "activities").await?;
+        if activities > 0 && archived == 0 {
+            bail!(
+                "the dump holds no activities although the database has {activities}: \
+                 row-level security hid them (is the setting pierre.all_tenants passed \
+                 through? a pooler may drop the `options` parameter: back up from the \
+                 server directly); nothing written"
+            );
+        }
         Ok(file.persist()?)
     }
 
@@ -98,6 +112,61 @@ impl AdminBackend for Postgres {
         )
         .await
     }
+}
+
+/// The migration whose policy lets a session with `pierre.all_tenants` on read every
+/// tenant's activities.
+const ALL_TENANTS_MIGRATION: i64 = 20_261_201_000_001;
+
+/// Rows of `activities` as the store counts them (every tenant's on a migrated database).
+async fn activity_count(store: &Store<Postgres>) -> eyre::Result<u64> {
+    Ok(store
+        .table_counts()
+        .await?
+        .rows
+        .iter()
+        .find(|(table, _)| *table == "activities")
+        .map_or(0, |(_, rows)| *rows))
+}
+
+/// How many rows of `table` the pg_dump archive at `path` holds: the lines of its `COPY`
+/// data, streamed through `pg_restore --data-only` (no database involved).
+async fn archived_rows(path: &Path, table: &str) -> eyre::Result<u64> {
+    use std::io::BufRead;
+
+    let (path, table) = (path.to_owned(), table.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new("pg_restore")
+            .args(["--data-only", "--table", &table, "--file", "-", "--"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .wrap_err("cannot run pg_restore to check the backup")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| eyre!("no pg_restore output"))?;
+        let (mut rows, mut in_copy) = (0_u64, false);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            if in_copy {
+                if line == "\\." {
+                    in_copy = false;
+                } else {
+                    rows += 1;
+                }
+            } else if line.starts_with("COPY ") {
+                in_copy = true;
+            }
+        }
+        if !child.wait()?.success() {
+            bail!("pg_restore cannot read the backup it was checking");
+        }
+        Ok(rows)
+    })
+    .await?
 }
 
 /// `url` with `-c pierre.all_tenants=on` added to its `options` parameter (libpq's, which

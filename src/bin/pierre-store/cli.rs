@@ -51,8 +51,13 @@ pub enum Command {
     /// Write a backup of the database to PATH (SQLite: a database file; PostgreSQL: a
     /// pg_dump custom-format archive).
     Backup {
-        /// Where to write it; must not exist.
+        /// Where to write it; must not exist, unless --replace is given.
         path: PathBuf,
+        /// Replace what is at PATH (a file, or a symbolic link, which is replaced, not
+        /// followed) in one step once the new backup is complete: for a nightly job
+        /// writing to a fixed name. A failed backup leaves the old one in place.
+        #[arg(long)]
+        replace: bool,
     },
     /// Replace the database with the backup at PATH. Stop the server first.
     Restore {

@@ -13,6 +13,8 @@ use crate::{backends::AdminBackend, output::Output};
 
 const EMAIL: &str = "demo@pierre.example";
 const SLUG: &str = "demo-club";
+/// The fixed password earlier releases gave the demo user (and printed).
+const OLD_PASSWORD: &str = "demo password";
 /// Random bytes in the demo user's password (144 bits, 24 base64url characters).
 const PASSWORD_BYTES: usize = 18;
 
@@ -21,6 +23,30 @@ const PASSWORD_BYTES: usize = 18;
 /// account, and its password (random, printed once) is known to whoever saw the output.
 pub async fn demo<B: AdminBackend>(store: &Store<B>, force: bool, out: Output) -> eyre::Result<()> {
     let user = match store.get_user_by_email(EMAIL).await? {
+        Some(user)
+            if store
+                .verify_user_password(EMAIL, OLD_PASSWORD)
+                .await?
+                .is_some() =>
+        {
+            if !force {
+                bail!(
+                    "the demo account {EMAIL} still has the password {OLD_PASSWORD:?} that \
+                     earlier releases gave it and printed: anyone can log in with it. Pass \
+                     --force to replace the demo data (tenant {SLUG} with its activities, and \
+                     user {EMAIL} with its token, API key and usage) by a fresh seed with a \
+                     random password"
+                );
+            }
+            if let Some(tenant) = store.get_tenant_by_slug(SLUG).await? {
+                store.delete_tenant(tenant.id).await?;
+            }
+            store.delete_user(user.id).await?;
+            out.say(format!(
+                "removed the old demo data: {EMAIL} had the fixed password of earlier releases"
+            ));
+            seed(store, out).await?
+        }
         Some(user) => {
             out.say(format!(
                 "demo data already present (user {EMAIL}; its password was printed when it was seeded)"

@@ -62,14 +62,14 @@ pub async fn rotate_key<B: AdminBackend>(
                 .map_or_else(|_| "?".to_owned(), |c| c.under_active_key.to_string());
             return Err(err).wrap_err(format!(
                 "rotation to key {new_id} stopped after {done} of {} tokens: the rest are \
-                 still under key {old_id}; keep both keys, fix the cause and run the same \
+                 still under the earlier key; keep both keys, fix the cause and run the same \
                  command again (it skips the tokens done)",
                 before.total
             ));
         }
     };
     out.say(format!(
-        "rotated from key {old_id} to {new_id}: {} re-encrypted, {} already under the new key, {} failed, {} batches",
+        "rotated to key {new_id}: {} re-encrypted, {} already under it, {} failed, {} batches",
         report.reencrypted, report.skipped, report.failed, report.batches
     ));
     let after = store.token_key_counts().await?;
@@ -84,9 +84,24 @@ pub async fn rotate_key<B: AdminBackend>(
             report.failed
         );
     }
+    // The keys to retire are the ring's others, whichever was active when the tool
+    // started (with the servers' environment, the new key may already have been).
+    let retired: Vec<String> = store
+        .encryption_key_ids()
+        .into_iter()
+        .filter(|id| *id != new_id)
+        .map(|id| id.to_string())
+        .collect();
+    let retire = if retired.is_empty() {
+        "no other key was loaded".to_owned()
+    } else {
+        format!(
+            "key {} can now leave DATABASE_RETIRED_ENCRYPTION_KEYS and be deleted",
+            retired.join(", key ")
+        )
+    };
     out.say(format!(
-        "complete: all {} tokens are under key {new_id}; key {old_id} can now leave \
-         DATABASE_RETIRED_ENCRYPTION_KEYS and its file can be deleted",
+        "complete: all {} tokens are under key {new_id} (keep it: it is the key now); {retire}",
         after.total
     ));
     Ok(())

@@ -43,8 +43,8 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                 Command::Migrate { status: true, .. } => setup::migration_status(&store, out).await,
                 Command::Migrate { to, .. } => setup::migrate(&store, to, out).await,
                 Command::Status => setup::status(&store, &url, out).await,
-                Command::Backup { path } => {
-                    B::backup(&store, &url, &path).await?;
+                Command::Backup { path, replace } => {
+                    backup(&store, &url, &path, replace).await?;
                     out.say(format!("backup written to {}", path.display()));
                     Ok(())
                 }
@@ -86,6 +86,37 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
             result
         }
     }
+}
+
+/// Writes a backup to `path`, which must not exist; with `replace`, to a new private file
+/// beside it that is then renamed over `path` (replacing a symbolic link there, never
+/// following it), so `path` holds the old backup or the new one, never a partial file.
+async fn backup<B: AdminBackend>(
+    store: &Store<B>,
+    url: &str,
+    path: &std::path::Path,
+    replace: bool,
+) -> eyre::Result<()> {
+    if !replace {
+        return B::backup(store, url, path).await;
+    }
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{}.new", uuid::Uuid::new_v4().simple()));
+    let fresh = path.with_file_name(name);
+    let written = B::backup(store, url, &fresh).await.and_then(|()| {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        std::fs::rename(&fresh, path)
+            .and_then(|()| std::fs::File::open(dir)?.sync_all())
+            .wrap_err_with(|| format!("cannot move the new backup to {}", path.display()))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&fresh);
+    }
+    written
 }
 
 /// The store at `url` with the existing key: from `DATABASE_ENCRYPTION_KEY` unless a key
