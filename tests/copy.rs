@@ -132,7 +132,9 @@ async fn copies_everything<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
     // The target opens its database with the source's key, as a server moving over would.
     let target_db = TestDb::<B>::new().await?;
     let t = target_db.reopen_with(source.key.clone()).await?;
-    let report = s.copy_into(&t).await?;
+    // In a spawned task: the copy's future is `Send`, as every store method's is.
+    let (from, to) = (s.clone(), t.clone());
+    let report = tokio::spawn(async move { from.copy_into(&to).await }).await??;
     let copied: Vec<_> = report.rows.iter().map(|(table, n)| (*table, *n)).collect();
     assert_eq!(
         copied,
