@@ -372,7 +372,9 @@ fn list_schemes<'a>(schemes: impl IntoIterator<Item = &'a str>) -> String {
 /// The error for a URL whose scheme no backend opens: names the scheme (never the rest of
 /// the URL, which may hold a password) and lists every supported one.
 pub(crate) fn unsupported_scheme(url: &str) -> Error {
-    let supported = BACKENDS.iter().flat_map(|(_, schemes, _)| schemes.iter().copied());
+    let supported = BACKENDS
+        .iter()
+        .flat_map(|(_, schemes, _)| schemes.iter().copied());
     Error::Config(format!(
         "unsupported database URL scheme {:?}: use a URL starting with {}",
         scheme_of(url),
@@ -392,7 +394,10 @@ pub(crate) fn check_scheme<B: Backend>(url: &str) -> Result<()> {
     );
     let scheme = scheme_of(url);
     Err(Error::Config(
-        match BACKENDS.iter().find(|(_, schemes, _)| schemes.contains(&scheme)) {
+        match BACKENDS
+            .iter()
+            .find(|(_, schemes, _)| schemes.contains(&scheme))
+        {
             Some((other_name, _, other_store)) => format!(
                 "the database URL is for {other_name} but this store is the {} backend: \
                  use {other_store} for a {other_name} URL, or give this store {expected}",

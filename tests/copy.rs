@@ -13,38 +13,10 @@ use pierre_store::{
 use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
-/// Named after the source backend (the suite counts tests per backend by module).
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn copies_everything_to_postgres() -> eyre::Result<()> {
-        super::copies_everything::<pierre_store::Sqlite, pierre_store::Postgres>().await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
-        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
-            pierre_store::Sqlite,
-            pierre_store::Postgres,
-        >()
-        .await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn copies_everything_to_sqlite() -> eyre::Result<()> {
-        super::copies_everything::<pierre_store::Postgres, pierre_store::Sqlite>().await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
-        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
-            pierre_store::Postgres,
-            pierre_store::Sqlite,
-        >()
-        .await
-    }
-}
+// Named after the source backend (the suite counts tests per backend by module).
+backend_tests!(
+    ; to_each_other: copies_everything, counts_and_copies_hold_every_tenant_as_the_app_role,
+);
 
 const USAGE_ROWS: u32 = 1_234;
 

@@ -111,13 +111,19 @@ impl<B: Backend> Store<B> {
     /// negative rate limit, or a client both active and revoked; [`Error::Conflict`] when
     /// the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
-        self.observe("create_a2a_client", self.create_a2a_client_unobserved(client))
-            .await
+        self.observe(
+            "create_a2a_client",
+            self.create_a2a_client_unobserved(client),
+        )
+        .await
     }
 
     /// [`Store::create_a2a_client`] without its own metrics and span, for store methods
     /// that register a client as part of their call.
-    pub(super) async fn create_a2a_client_unobserved(&self, client: &A2AClient) -> Result<A2AClientId> {
+    pub(super) async fn create_a2a_client_unobserved(
+        &self,
+        client: &A2AClient,
+    ) -> Result<A2AClientId> {
         validate::name("name", &client.name)?;
         validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
         validate::labels("capabilities", &client.capabilities)?;

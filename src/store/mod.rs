@@ -19,9 +19,9 @@ mod tokens;
 mod usage;
 mod users;
 
-pub use copy::CopyReport;
 pub use a2a_clients::A2A_SECRET_PREFIX;
 pub use api_keys::API_KEY_PREFIX;
+pub use copy::CopyReport;
 pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};
