@@ -371,6 +371,10 @@ fn list_schemes<'a>(schemes: impl IntoIterator<Item = &'a str>) -> String {
 
 /// The error for a URL whose scheme no backend opens: names the scheme (never the rest of
 /// the URL, which may hold a password) and lists every supported one.
+#[cfg_attr(
+    not(all(feature = "backend-sqlite", feature = "backend-postgres")),
+    allow(dead_code)
+)]
 pub(crate) fn unsupported_scheme(url: &str) -> Error {
     let supported = BACKENDS
         .iter()
