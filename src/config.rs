@@ -205,8 +205,7 @@ pub fn redact_url(url: &str) -> String {
         Some((shown, Some(_))) => shown,
         Some((_, None)) => url.to_owned(),
         None if url.contains('@') || url.to_ascii_lowercase().contains("password") => {
-            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-            format!("{scheme}:{REDACTED}")
+            format!("{}:{REDACTED}", scheme_of(url))
         }
         None => url.to_owned(),
     }
@@ -335,38 +334,83 @@ fn env_number(name: &str) -> Result<Option<u64>> {
     }
 }
 
+/// Every backend the library knows, as `(sqlx's name, URL schemes, store type)`: the one
+/// place where URL schemes are known (they are sqlx's, [`sqlx::Database::URL_SCHEMES`]).
+const BACKENDS: [(&str, &[&str], &str); 2] = [
+    (
+        <sqlx::Sqlite as sqlx::Database>::NAME,
+        <sqlx::Sqlite as sqlx::Database>::URL_SCHEMES,
+        "Store<Sqlite>",
+    ),
+    (
+        <sqlx::Postgres as sqlx::Database>::NAME,
+        <sqlx::Postgres as sqlx::Database>::URL_SCHEMES,
+        "Store<Postgres>",
+    ),
+];
+
+/// What comes before the first `:` of `url` (empty when there is none).
+fn scheme_of(url: &str) -> &str {
+    url.split_once(':').map_or("", |(scheme, _)| scheme)
+}
+
+/// Whether `url`'s scheme is one of `DB`'s.
+pub(crate) fn is_url_of<DB: sqlx::Database>(url: &str) -> bool {
+    DB::URL_SCHEMES.contains(&scheme_of(url))
+}
+
+/// `schemes` as `a:, b: or c:`.
+fn list_schemes<'a>(schemes: impl IntoIterator<Item = &'a str>) -> String {
+    let schemes: Vec<String> = schemes.into_iter().map(|s| format!("{s}:")).collect();
+    match schemes.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The error for a URL whose scheme no backend opens: names the scheme (never the rest of
+/// the URL, which may hold a password) and lists every supported one.
+#[cfg_attr(
+    not(all(feature = "backend-sqlite", feature = "backend-postgres")),
+    allow(dead_code)
+)]
+pub(crate) fn unsupported_scheme(url: &str) -> Error {
+    let supported = BACKENDS
+        .iter()
+        .flat_map(|(_, schemes, _)| schemes.iter().copied());
+    Error::Config(format!(
+        "unsupported database URL scheme {:?}: use a URL starting with {}",
+        scheme_of(url),
+        list_schemes(supported)
+    ))
+}
+
 /// Refuses a URL that `B` cannot open, naming the backend the URL is for when it is another
 /// supported one.
 pub(crate) fn check_scheme<B: Backend>(url: &str) -> Result<()> {
-    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-    let accepts = |schemes: &[&str]| schemes.contains(&scheme);
-    let expected = format!(
-        "a URL starting with {}",
-        B::URL_SCHEMES
-            .iter()
-            .map(|s| format!("{s}:"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    );
-    if accepts(B::URL_SCHEMES) {
+    if is_url_of::<B>(url) {
         return Ok(());
     }
-    let other = if accepts(<sqlx::Sqlite as sqlx::Database>::URL_SCHEMES) {
-        Some((<sqlx::Sqlite as sqlx::Database>::NAME, "Store<Sqlite>"))
-    } else if accepts(<sqlx::Postgres as sqlx::Database>::URL_SCHEMES) {
-        Some((<sqlx::Postgres as sqlx::Database>::NAME, "Store<Postgres>"))
-    } else {
-        None
-    };
-    Err(Error::Config(match other {
-        Some((other_name, other_store)) => format!(
-            "the database URL is for {other_name} but this store is the {} backend: \
-             use {other_store} for a {other_name} URL, or give this store {expected}",
-            B::NAME
-        ),
-        None => format!(
-            "unsupported database URL scheme {scheme:?}: a {} store needs {expected}",
-            B::NAME
-        ),
-    }))
+    let expected = format!(
+        "a URL starting with {}",
+        list_schemes(B::URL_SCHEMES.iter().copied())
+    );
+    let scheme = scheme_of(url);
+    Err(Error::Config(
+        match BACKENDS
+            .iter()
+            .find(|(_, schemes, _)| schemes.contains(&scheme))
+        {
+            Some((other_name, _, other_store)) => format!(
+                "the database URL is for {other_name} but this store is the {} backend: \
+                 use {other_store} for a {other_name} URL, or give this store {expected}",
+                B::NAME
+            ),
+            None => format!(
+                "unsupported database URL scheme {scheme:?}: a {} store needs {expected}",
+                B::NAME
+            ),
+        },
+    ))
 }

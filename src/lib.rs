@@ -33,6 +33,8 @@ mod crypto;
 mod error;
 mod files;
 mod model;
+#[cfg(all(feature = "backend-sqlite", feature = "backend-postgres"))]
+mod open;
 pub mod password;
 mod secret;
 mod store;
@@ -46,6 +48,8 @@ pub use crypto::{EncryptionKey, KEY_LEN, KeyId};
 pub use error::{Error, Result};
 pub use files::StagedFile;
 pub use model::*;
+#[cfg(all(feature = "backend-sqlite", feature = "backend-postgres"))]
+pub use open::{ForBackend, WithStore, open_and_run, run_for_url};
 pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
 pub use store::{

@@ -13,7 +13,7 @@ const SECRET_BYTES: usize = 32;
 /// Random characters kept in the display prefix: 12 base64url characters, 72 bits.
 const DISPLAY_CHARS: usize = 12;
 /// Longest plaintext that can be an issued secret; longer input is rejected unhashed.
-pub(crate) const MAX_SECRET_LEN: usize = 128;
+const MAX_SECRET_LEN: usize = 128;
 
 /// A plaintext credential: returned once when it is issued, or a password taken out of a
 /// database URL by [`split_url_password`](crate::split_url_password). `Debug` and `Display` show
@@ -90,4 +90,10 @@ pub(crate) fn hash(plaintext: &str) -> String {
             let _ = write!(out, "{byte:02x}");
             out
         })
+}
+
+/// The hash to look a presented secret up by, or `None` when it is too long to be one the
+/// store issued (it is then not hashed, so that over-long input costs nothing).
+pub(crate) fn lookup_hash(plaintext: &str) -> Option<String> {
+    (plaintext.len() <= MAX_SECRET_LEN).then(|| hash(plaintext))
 }

@@ -22,7 +22,6 @@ backend_tests!(
     rotate_key_says_what_a_failed_run_left_and_a_rerun_finishes,
     prune_usage_removes_old_rows_and_counts_them,
     a_wrong_key_is_a_clear_error,
-    copy_moves_everything_to_the_other_backend,
     demo_refuses_a_database_with_other_users_unless_forced,
     demo_twice_like_make_run_gives_a_random_password_once,
     output_into_a_closed_pipe_ends_quietly,
@@ -30,6 +29,7 @@ backend_tests!(
     read_only_commands_create_no_database,
     backup_replace_swaps_in_a_complete_backup,
     demo_replaces_the_fixed_password_of_earlier_releases,
+    ; to_each_other: copy_moves_everything_to_the_other_backend,
 );
 
 /// A new, empty database (not migrated, no store holding it open) and a directory for key
@@ -575,11 +575,12 @@ async fn sqlite_restore_refuses_while_the_database_is_open() -> eyre::Result<()>
     Ok(())
 }
 
-async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::Result<()> {
-    let s = Setup::<B>::new().await?;
+async fn copy_moves_everything_to_the_other_backend<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let s = Setup::<A>::new().await?;
     ok(s.run(&["init"]));
     ok(s.run(&["demo"]));
-    let (to, _cleanup) = <B::Other as TestBackend>::fresh_database().await?;
+    let (to, _cleanup) = B::fresh_database().await?;
     // The target URL from the environment, so that its password stays out of `ps`.
     let printed = ok(pierre_store_cmd()
         .env("COPY_TO_DATABASE_URL", &to)
@@ -593,7 +594,7 @@ async fn copy_moves_everything_to_the_other_backend<B: TestBackend>() -> eyre::R
     );
 
     let source = s.store().await?;
-    let target = Store::<B::Other>::new(&to, EncryptionKey::load(&s.key_path())?).await?;
+    let target = Store::<B>::new(&to, EncryptionKey::load(&s.key_path())?).await?;
     let counts = target.table_counts().await?.rows;
     assert_eq!(counts, source.table_counts().await?.rows);
     assert!(

@@ -13,38 +13,10 @@ use pierre_store::{
 use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
-/// Named after the source backend (the suite counts tests per backend by module).
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn copies_everything_to_postgres() -> eyre::Result<()> {
-        super::copies_everything::<pierre_store::Sqlite, pierre_store::Postgres>().await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
-        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
-            pierre_store::Sqlite,
-            pierre_store::Postgres,
-        >()
-        .await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn copies_everything_to_sqlite() -> eyre::Result<()> {
-        super::copies_everything::<pierre_store::Postgres, pierre_store::Sqlite>().await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn counts_and_copies_hold_every_tenant_as_the_app_role() -> eyre::Result<()> {
-        super::counts_and_copies_hold_every_tenant_as_the_app_role::<
-            pierre_store::Postgres,
-            pierre_store::Sqlite,
-        >()
-        .await
-    }
-}
+// Named after the source backend (the suite counts tests per backend by module).
+backend_tests!(
+    ; to_each_other: copies_everything, counts_and_copies_hold_every_tenant_as_the_app_role,
+);
 
 const USAGE_ROWS: u32 = 1_234;
 
@@ -132,7 +104,9 @@ async fn copies_everything<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
     // The target opens its database with the source's key, as a server moving over would.
     let target_db = TestDb::<B>::new().await?;
     let t = target_db.reopen_with(source.key.clone()).await?;
-    let report = s.copy_into(&t).await?;
+    // In a spawned task: the copy's future is `Send`, as every store method's is.
+    let (from, to) = (s.clone(), t.clone());
+    let report = tokio::spawn(async move { from.copy_into(&to).await }).await??;
     let copied: Vec<_> = report.rows.iter().map(|(table, n)| (*table, *n)).collect();
     assert_eq!(
         copied,

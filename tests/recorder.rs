@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestBackend, TestDb};
+use common::{PerBackend, TestBackend, TestDb};
 use pierre_store::{
     ApiKey, ApiKeyId, ApiKeyUsage, Error, JwtUsage, UsageRecorderConfig, User, UserId,
 };
@@ -134,24 +134,25 @@ async fn a_full_queue_refuses_rows_explicitly<B: TestBackend>() -> eyre::Result<
 async fn inject_poison<B: TestBackend>(url: &str) -> eyre::Result<()> {
     B::raw_execute(
         url,
-        B::pick(
-            "SELECT 1",
-            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        B::of(PerBackend {
+            sqlite: "SELECT 1",
+            postgres: "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN
                  IF NEW.endpoint = '/poison' THEN RAISE EXCEPTION 'poisoned row'; END IF;
                  RETURN NEW;
              END $$",
-        ),
+        }),
     )
     .await?;
     B::raw_execute(
         url,
-        B::pick(
-            "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage WHEN NEW.endpoint = '/poison'
+        B::of(PerBackend {
+            sqlite:
+                "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage WHEN NEW.endpoint = '/poison'
              BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
-            "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage
+            postgres: "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage
              FOR EACH ROW EXECUTE FUNCTION poison()",
-        ),
+        }),
     )
     .await?;
     Ok(())

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Cleanup, TestBackend};
+use common::{Cleanup, PerBackend, TestBackend};
 use pierre_store::{
     Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, Tenant, TenantId, User,
 };
@@ -87,10 +87,10 @@ async fn a_changed_migration_is_refused<B: TestBackend>() -> eyre::Result<()> {
     store.migrate().await?;
     B::raw_execute(
         &url,
-        B::pick(
-            "UPDATE _sqlx_migrations SET checksum = X'00'",
-            "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea",
-        ),
+        B::of(PerBackend {
+            sqlite: "UPDATE _sqlx_migrations SET checksum = X'00'",
+            postgres: "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea",
+        }),
     )
     .await?;
     let err = store.migrate().await.unwrap_err();
@@ -109,12 +109,12 @@ async fn a_database_newer_than_this_build_is_refused<B: TestBackend>() -> eyre::
     store.migrate().await?;
     B::raw_execute(
         &url,
-        B::pick(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+        B::of(PerBackend {
+            sqlite: "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (99991231000000, 'from the future', 1, X'00', 0)",
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+            postgres: "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (99991231000000, 'from the future', TRUE, '\\x00'::bytea, 0)",
-        ),
+        }),
     )
     .await?;
     let err = store.migrate().await.unwrap_err();

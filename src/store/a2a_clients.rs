@@ -1,10 +1,107 @@
+//! A2A clients: issuing, authenticating, revoking and (de)activating them, and storing and
+//! reading their rows.
+
 use sqlx::types::Json;
 
 use crate::{
     A2AClient, A2AClientId, Backend, Error, Result, Store,
     backend::{codec::Timestamp, rows::A2AClientRow},
+    clock,
+    secret::{self, PlaintextSecret},
     validate,
 };
+
+/// What every issued A2A client secret starts with.
+pub const A2A_SECRET_PREFIX: &str = "a2a_live_";
+
+/// The life of a client registered by the store: issue, authenticate, revoke, deactivate.
+impl<B: Backend> Store<B> {
+    /// Registers a new A2A client with a fresh secret (256 random bits after
+    /// [`A2A_SECRET_PREFIX`]); stores only its SHA-256 hash and returns the plaintext once.
+    ///
+    /// # Errors
+    /// As [`Store::create_a2a_client`].
+    pub async fn issue_a2a_client(
+        &self,
+        name: &str,
+        capabilities: Vec<String>,
+        rate_limit_per_day: i64,
+    ) -> Result<(A2AClient, PlaintextSecret)> {
+        self.observe("issue_a2a_client", async move {
+            let issued = secret::issue(A2A_SECRET_PREFIX);
+            let mut client = A2AClient::new(name, &issued.hash);
+            client.capabilities = capabilities;
+            client.rate_limit_per_day = rate_limit_per_day;
+            self.create_a2a_client_unobserved(&client).await?;
+            Ok((client, issued.plaintext))
+        })
+        .await
+    }
+
+    /// The active client whose secret this is, with `last_used` updated in the same
+    /// statement (one round trip); `None` for an unknown, deactivated or revoked client.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
+        self.observe("authenticate_a2a_client", async move {
+            let Some(hash) = secret::lookup_hash(plaintext) else {
+                return Ok(None);
+            };
+            Ok(
+                B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
+                    .await?
+                    .map(a2a_client_from_row),
+            )
+        })
+        .await
+    }
+
+    /// Revokes the client for good: it stays listed (with `revoked_at` set to now and
+    /// `is_active` false) but no longer authenticates, and cannot be activated again; issue
+    /// a new client instead. Idempotent: revoking again keeps the first `revoked_at`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such client.
+    pub async fn revoke_a2a_client(&self, id: A2AClientId) -> Result<()> {
+        self.observe("revoke_a2a_client", async move {
+            if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
+                return Err(a2a_client_not_found(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deactivates (`active == false`) or reactivates the client: a deactivated client stays
+    /// listed but does not authenticate until it is activated again. Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such client; [`Error::Conflict`] when asked to
+    /// activate a revoked client (nothing is changed).
+    pub async fn set_a2a_client_active(&self, id: A2AClientId, active: bool) -> Result<()> {
+        self.observe("set_a2a_client_active", async move {
+            if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
+                return Err(match B::select_a2a_client_by_id(&self.pool, id).await? {
+                    Some(_) => Error::Conflict {
+                        entity: "a2a client",
+                        constraint: "client is revoked: issue a new one".to_owned(),
+                    },
+                    None => a2a_client_not_found(id),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn a2a_client_not_found(id: A2AClientId) -> Error {
+    Error::NotFound {
+        entity: "a2a client",
+        id: id.to_string(),
+    }
+}
 
 impl<B: Backend> Store<B> {
     /// Stores `client` as given. Returns `client.id`.
@@ -14,13 +111,19 @@ impl<B: Backend> Store<B> {
     /// negative rate limit, or a client both active and revoked; [`Error::Conflict`] when
     /// the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
-        self.observe("create_a2a_client", self.insert_a2a_client(client))
-            .await
+        self.observe(
+            "create_a2a_client",
+            self.create_a2a_client_unobserved(client),
+        )
+        .await
     }
 
     /// [`Store::create_a2a_client`] without its own metrics and span, for store methods
     /// that register a client as part of their call.
-    pub(super) async fn insert_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
+    pub(super) async fn create_a2a_client_unobserved(
+        &self,
+        client: &A2AClient,
+    ) -> Result<A2AClientId> {
         validate::name("name", &client.name)?;
         validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
         validate::labels("capabilities", &client.capabilities)?;

@@ -1,12 +1,89 @@
+//! API keys: issuing, authenticating and revoking them, and storing and reading their rows.
+
 use sqlx::types::Json;
+use time::OffsetDateTime;
 
 use crate::{
-    ApiKey, ApiKeyId, Backend, Error, Result, Store, UserId,
+    ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId,
     backend::{codec::Timestamp, rows::ApiKeyRow},
+    clock,
+    secret::{self, PlaintextSecret},
     validate,
 };
 
 use super::convert::stored_enum;
+
+/// What every issued API key starts with.
+pub const API_KEY_PREFIX: &str = "pk_live_";
+
+/// The life of a key issued by the store: issue, authenticate, revoke.
+impl<B: Backend> Store<B> {
+    /// Issues a new API key for `user`: 256 random bits after [`API_KEY_PREFIX`]. Stores
+    /// only its SHA-256 hash and a display prefix, and returns the key's row with the
+    /// plaintext, which cannot be recovered later.
+    ///
+    /// # Errors
+    /// As [`Store::create_api_key`].
+    pub async fn issue_api_key(
+        &self,
+        user: UserId,
+        name: &str,
+        tier: ApiKeyTier,
+        scopes: Vec<String>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(ApiKey, PlaintextSecret)> {
+        self.observe("issue_api_key", async move {
+            let issued = secret::issue(API_KEY_PREFIX);
+            let mut key = ApiKey::new(user, name, &issued.hash, &issued.display_prefix);
+            key.tier = tier;
+            key.scopes = scopes;
+            key.expires_at = expires_at.map(clock::truncate);
+            self.create_api_key_unobserved(&key).await?;
+            Ok((key, issued.plaintext))
+        })
+        .await
+    }
+
+    /// The key whose plaintext this is, if it is active and not expired and its user may
+    /// log in; its `last_used` and `usage_count` are updated in the same statement (one
+    /// round trip). `None` for an unknown, revoked or expired key, and for the key of a
+    /// `suspended` or `deleted` user (nothing is counted then). A `pending` user's key
+    /// authenticates, as the user's password does ([`Store::verify_user_password`]):
+    /// pending means "not yet approved", and what such a user may do is the server's
+    /// decision (it can read [`User::status`](crate::User::status)).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn authenticate_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>> {
+        self.observe("authenticate_api_key", async move {
+            let Some(hash) = secret::lookup_hash(plaintext) else {
+                return Ok(None);
+            };
+            B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
+                .await?
+                .map(api_key_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// Deactivates the key: it stays listed, but no longer authenticates. Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such key.
+    pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
+        self.observe("revoke_api_key", async move {
+            if B::deactivate_api_key(&self.pool, id).await? == 0 {
+                return Err(Error::NotFound {
+                    entity: "api key",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+}
 
 impl<B: Backend> Store<B> {
     /// Stores `key` as given. Returns `key.id`.
@@ -16,13 +93,13 @@ impl<B: Backend> Store<B> {
     /// negative counter; [`Error::Conflict`] when the hash or id is taken;
     /// [`Error::NotFound`] when the user does not exist.
     pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
-        self.observe("create_api_key", self.insert_api_key(key))
+        self.observe("create_api_key", self.create_api_key_unobserved(key))
             .await
     }
 
     /// [`Store::create_api_key`] without its own metrics and span, for store methods that
     /// create a key as part of their call.
-    pub(super) async fn insert_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
+    pub(super) async fn create_api_key_unobserved(&self, key: &ApiKey) -> Result<ApiKeyId> {
         let row = api_key_row(key)?;
         B::insert_api_key(&self.pool, &row)
             .await

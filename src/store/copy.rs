@@ -12,6 +12,34 @@ use crate::{
 /// Rows read per statement while copying.
 const PAGE: i64 = 500;
 
+/// Reads pages with `read` (each starting after the `key` of the last row of the previous
+/// one, the first after `start`) and hands each to `write`; evaluates to the rows handed
+/// over. Errors return from the enclosing function. A macro rather than a function taking
+/// async closures: the future of such a function is not provably `Send` (rustc cannot yet
+/// name the closures' futures' auto traits), and every store method's future must be.
+macro_rules! pages {
+    (
+        $start:expr,
+        |$after:pat_param| $read:expr,
+        |$row:ident| $key:expr,
+        |$page:ident| $write:block $(,)?
+    ) => {{
+        let mut next = $start;
+        let mut copied: u64 = 0;
+        loop {
+            let $after = next;
+            let page = $read?;
+            let Some($row) = page.last() else {
+                break copied;
+            };
+            next = $key;
+            copied += page.len() as u64;
+            let $page = page;
+            $write
+        }
+    }};
+}
+
 /// What [`Store::copy_into`] copied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -64,11 +92,11 @@ impl<A: Backend> Store<A> {
             // Users first, without the columns that point at other users (they may not be
             // copied yet); those are set once every user is in.
             let mut moderated = Vec::new();
-            let users = pages(
+            let users = pages!(
                 UserId::from(Uuid::nil()),
-                async |after| A::page_users(from, after, PAGE).await,
+                |after| A::page_users(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     for mut row in page {
                         if row.approved_by.is_some() || row.suspended_by.is_some() {
                             moderated.push((
@@ -79,140 +107,108 @@ impl<A: Backend> Store<A> {
                         }
                         B::insert_user(to, &row).await?;
                     }
-                    Ok(())
                 },
-            )
-            .await?;
+            );
             for (id, approved_by, suspended_by) in moderated {
                 B::set_user_moderators(to, id, approved_by, suspended_by).await?;
             }
             report.rows.push(("users", users));
 
             let mut tenant_ids = Vec::new();
-            let tenants = pages(
+            let tenants = pages!(
                 TenantId::from(Uuid::nil()),
-                async |after| A::page_tenants(from, after, PAGE).await,
+                |after| A::page_tenants(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     for row in page {
                         tenant_ids.push(row.id);
                         B::insert_tenant(to, &row).await?;
                     }
-                    Ok(())
                 },
-            )
-            .await?;
+            );
             report.rows.push(("tenants", tenants));
 
-            let api_keys = pages(
+            let api_keys = pages!(
                 ApiKeyId::from(Uuid::nil()),
-                async |after| A::page_api_keys(from, after, PAGE).await,
+                |after| A::page_api_keys(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     for row in page {
                         B::insert_api_key(to, &row).await?;
                     }
-                    Ok(())
                 },
-            )
-            .await?;
+            );
             report.rows.push(("api_keys", api_keys));
 
-            let tokens = pages(
+            let tokens = pages!(
                 (UserId::from(Uuid::nil()), String::new()),
-                async |(user, provider)| A::page_oauth_tokens(from, (user, &provider), PAGE).await,
+                |(user, provider)| A::page_oauth_tokens(from, (user, &provider), PAGE).await,
                 |row| (row.user_id, row.provider.clone()),
-                async |page| {
+                |page| {
                     for row in page {
                         B::upsert_oauth_token(to, &row).await?;
                     }
-                    Ok(())
                 },
-            )
-            .await?;
+            );
             report.rows.push(("user_oauth_tokens", tokens));
 
-            let a2a_clients = pages(
+            let a2a_clients = pages!(
                 A2AClientId::from(Uuid::nil()),
-                async |after| A::page_a2a_clients(from, after, PAGE).await,
+                |after| A::page_a2a_clients(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     for row in page {
                         B::insert_a2a_client(to, &row).await?;
                     }
-                    Ok(())
                 },
-            )
-            .await?;
+            );
             report.rows.push(("a2a_clients", a2a_clients));
 
             // Tenant by tenant: on PostgreSQL each is read and written under its own
             // row-level security scope.
             let mut activities = 0;
             for tenant in tenant_ids {
-                activities += pages(
+                activities += pages!(
                     ActivityId::from(Uuid::nil()),
-                    async |after| A::page_activities(from, tenant, after, PAGE).await,
+                    |after| A::page_activities(from, tenant, after, PAGE).await,
                     |row| row.id,
-                    async |page| Ok(B::insert_stored_activities(to, tenant, &page).await?),
-                )
-                .await?;
+                    |page| {
+                        B::insert_stored_activities(to, tenant, &page).await?;
+                    },
+                );
             }
             report.rows.push(("activities", activities));
 
-            let api_key_usage = pages(
+            let api_key_usage = pages!(
                 0,
-                async |after| A::page_api_key_usage(from, after, PAGE).await,
+                |after| A::page_api_key_usage(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     let rows: Vec<ApiKeyUsageRow> = page.into_iter().map(Into::into).collect();
                     let mut tx = B::begin_write(to).await?;
                     let inserted = B::insert_api_key_usage_batch(&mut tx, &rows).await?;
                     tx.commit().await?;
-                    all_inserted("api_key_usage.api_key_id", rows.len(), inserted)
+                    all_inserted("api_key_usage.api_key_id", rows.len(), inserted)?;
                 },
-            )
-            .await?;
+            );
             report.rows.push(("api_key_usage", api_key_usage));
 
-            let jwt_usage = pages(
+            let jwt_usage = pages!(
                 0,
-                async |after| A::page_jwt_usage(from, after, PAGE).await,
+                |after| A::page_jwt_usage(from, after, PAGE).await,
                 |row| row.id,
-                async |page| {
+                |page| {
                     let rows: Vec<JwtUsageRow> = page.into_iter().map(Into::into).collect();
                     let mut tx = B::begin_write(to).await?;
                     let inserted = B::insert_jwt_usage_batch(&mut tx, &rows).await?;
                     tx.commit().await?;
-                    all_inserted("jwt_usage.user_id", rows.len(), inserted)
+                    all_inserted("jwt_usage.user_id", rows.len(), inserted)?;
                 },
-            )
-            .await?;
+            );
             report.rows.push(("jwt_usage", jwt_usage));
             Ok(report)
         })
         .await
-    }
-}
-
-/// Reads pages with `read` (each starting after the `key` of the last row of the previous
-/// one, the first after `start`) and hands each to `write`; returns the rows handed over.
-async fn pages<K, R>(
-    start: K,
-    mut read: impl AsyncFnMut(K) -> sqlx::Result<Vec<R>>,
-    key: impl Fn(&R) -> K,
-    mut write: impl AsyncFnMut(Vec<R>) -> Result<()>,
-) -> Result<u64> {
-    let mut after = start;
-    let mut copied = 0;
-    loop {
-        let page = read(after).await?;
-        let Some(last) = page.last() else {
-            return Ok(copied);
-        };
-        after = key(last);
-        copied += page.len() as u64;
-        write(page).await?;
     }
 }
 

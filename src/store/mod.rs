@@ -8,7 +8,6 @@ mod api_keys;
 mod auth;
 mod convert;
 mod copy;
-mod credentials;
 mod observe;
 mod recorder;
 mod rotation;
@@ -20,8 +19,9 @@ mod tokens;
 mod usage;
 mod users;
 
+pub use a2a_clients::A2A_SECRET_PREFIX;
+pub use api_keys::API_KEY_PREFIX;
 pub use copy::CopyReport;
-pub use credentials::{A2A_SECRET_PREFIX, API_KEY_PREFIX};
 pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};

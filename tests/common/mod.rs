@@ -14,28 +14,53 @@ use pierre_store::{
 };
 use sqlx::{AssertSqlSafe, Connection, migrate::MigrateDatabase};
 
-/// Writes `backend_tests!(mod_name; test_a, test_b)`: for each generic
+/// Writes `backend_tests!(test_a, test_b)`: for each generic
 /// `async fn test_a<B: TestBackend>() -> eyre::Result<()>`, a `sqlite::test_a` and a
 /// `postgres::test_a` test.
+///
+/// Tests that move data between two backends follow `; to_each_other:`: for each generic
+/// `async fn test_c<A: TestBackend, B: TestBackend>()` (from backend `A` to backend `B`), a
+/// test for every ordered pair of different backends, named after the source
+/// (`sqlite::to_postgres::test_c`, `postgres::to_sqlite::test_c`):
+/// `backend_tests!(test_a; to_each_other: test_c)`.
+///
+/// The backends and the pairs are listed once, in the first arm: a new backend adds its
+/// line there and a `to_<new>` pair to every other line.
 #[macro_export]
 macro_rules! backend_tests {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
+    (@backends $names:tt $pairs:tt
+        $(($module:ident, $a:ty) => [$(($target:ident, $b:ty)),*];)+) => {
+        $(
+            mod $module {
+                $crate::backend_tests!(@single $a, $names);
+                $($crate::backend_tests!(@pairs $target, $a, $b, $pairs);)*
+            }
+        )+
+    };
+    (@single $a:ty, [$($name:ident),*]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() -> eyre::Result<()> {
+                super::$name::<$a>().await
+            }
+        )*
+    };
+    (@pairs $target:ident, $a:ty, $b:ty, []) => {};
+    (@pairs $target:ident, $a:ty, $b:ty, [$($name:ident),+]) => {
+        mod $target {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() -> eyre::Result<()> {
-                    super::$name::<pierre_store::Sqlite>().await
+                    super::super::$name::<$a, $b>().await
                 }
             )+
         }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> eyre::Result<()> {
-                    super::$name::<pierre_store::Postgres>().await
-                }
-            )+
-        }
+    };
+    ($($name:ident),* $(,)? $(; to_each_other: $($pair:ident),+ $(,)?)?) => {
+        $crate::backend_tests!(@backends [$($name),*] [$($($pair),+)?]
+            (sqlite, pierre_store::Sqlite) => [(to_postgres, pierre_store::Postgres)];
+            (postgres, pierre_store::Postgres) => [(to_sqlite, pierre_store::Sqlite)];
+        );
     };
 }
 
@@ -160,18 +185,83 @@ impl Drop for Cleanup {
     }
 }
 
-/// What a backend needs to run the shared suite.
-pub trait TestBackend: Backend {
-    /// The other backend.
-    type Other: TestBackend;
+/// One value per backend, for what a test does differently on each (raw SQL in each
+/// dialect, say). A new backend adds a field: the compiler then names every place that
+/// must say what to do on it.
+pub struct PerBackend<T> {
+    /// The value on SQLite.
+    pub sqlite: T,
+    /// The value on PostgreSQL.
+    pub postgres: T,
+}
+
+/// What a backend needs to run the shared suite: how to make a database, and the few
+/// facts of its SQL dialect that the raw-SQL helpers ([`RawSql`]) need.
+pub trait TestBackend: Backend + RawSql {
     /// The URL of a new, empty database, and what removes it.
     fn fresh_database() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
     /// As [`TestBackend::fresh_database`], but on PostgreSQL the database is owned by a new
     /// ordinary role (`NOSUPERUSER NOBYPASSRLS`, password login) and the URL is that role's:
     /// the set-up the README recommends. The same as `fresh_database` on SQLite.
     fn fresh_database_as_app_role() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
-    /// A URL of the OTHER backend (for scheme-mismatch tests).
+    /// A URL of another backend (for scheme-mismatch tests).
     fn other_backend_url() -> &'static str;
+    /// This backend's value of `choices`.
+    fn of<T>(choices: PerBackend<T>) -> T;
+}
+
+/// The SQL dialect facts the raw-SQL helpers need.
+pub trait Dialect: sqlx::Database {
+    /// How a bound id is written: ids are stored as text on SQLite, as `uuid` on
+    /// PostgreSQL.
+    type Id: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + 'static;
+    /// Parameter `n` of a statement: `?n` or `$n`.
+    fn param(n: u8) -> String;
+    /// `id` as this backend stores it.
+    fn id(id: uuid::Uuid) -> Self::Id;
+    /// The rows a statement affected (sqlx has no trait for it).
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+}
+
+impl Dialect for Sqlite {
+    type Id = String;
+
+    fn param(n: u8) -> String {
+        format!("?{n}")
+    }
+
+    fn id(id: uuid::Uuid) -> String {
+        id.to_string()
+    }
+
+    fn rows_affected(done: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
+
+impl Dialect for Postgres {
+    type Id = uuid::Uuid;
+
+    fn param(n: u8) -> String {
+        format!("${n}")
+    }
+
+    fn id(id: uuid::Uuid) -> uuid::Uuid {
+        id
+    }
+
+    fn rows_affected(done: &sqlx::postgres::PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
+
+/// Raw SQL on a backend's database, around the store (to look at or damage what it
+/// stored): written once, for every backend that has a [`Dialect`] and sqlx's usual types.
+pub trait RawSql {
+    /// Runs one statement of raw SQL; returns the rows it affected.
+    fn raw_execute(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<u64>> + Send;
+    /// `SELECT COUNT(*)` of a table.
+    fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
     /// The raw stored `(access_token, refresh_token)` columns of a token row.
     fn raw_token_columns(
         url: &str,
@@ -185,25 +275,80 @@ pub trait TestBackend: Backend {
         provider: &'static str,
         bytes: Vec<u8>,
     ) -> impl Future<Output = eyre::Result<()>> + Send;
-    /// `sqlite` or `postgres`, whichever is this backend's.
-    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str;
-    /// Runs one statement of raw SQL.
-    fn raw_execute(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<u64>> + Send;
-    /// `SELECT COUNT(*)` of a table.
-    fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
+}
+
+impl<DB> RawSql for DB
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'r> (Vec<u8>, Option<Vec<u8>>): sqlx::FromRow<'r, DB::Row>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
+        let mut conn = DB::Connection::connect(url).await?;
+        let done = sqlx::query::<DB>(sql).execute(&mut conn).await?;
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
+        let mut conn = DB::Connection::connect(url).await?;
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(sqlx::query_scalar::<DB, i64>(AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await?)
+    }
+
+    async fn raw_token_columns(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+    ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut conn = DB::Connection::connect(url).await?;
+        let sql = format!(
+            "SELECT access_token, refresh_token FROM user_oauth_tokens \
+             WHERE user_id = {} AND provider = {}",
+            DB::param(1),
+            DB::param(2)
+        );
+        Ok(sqlx::query_as::<DB, _>(AssertSqlSafe(sql))
+            .bind(DB::id(user.into_inner()))
+            .bind(provider)
+            .fetch_one(&mut conn)
+            .await?)
+    }
+
+    async fn raw_set_access_token(
+        url: &str,
+        user: UserId,
+        provider: &'static str,
+        bytes: Vec<u8>,
+    ) -> eyre::Result<()> {
+        let mut conn = DB::Connection::connect(url).await?;
+        let sql = format!(
+            "UPDATE user_oauth_tokens SET access_token = {} \
+             WHERE user_id = {} AND provider = {}",
+            DB::param(3),
+            DB::param(1),
+            DB::param(2)
+        );
+        let done = sqlx::query::<DB>(AssertSqlSafe(sql))
+            .bind(DB::id(user.into_inner()))
+            .bind(provider)
+            .bind(bytes)
+            .execute(&mut conn)
+            .await?;
+        eyre::ensure!(DB::rows_affected(&done) == 1, "no token row to overwrite");
+        Ok(())
+    }
 }
 
 impl TestBackend for Sqlite {
-    type Other = Postgres;
-
-    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
-        let _ = (sqlite, postgres);
-        sqlite
-    }
-
-    async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
-        let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    fn of<T>(choices: PerBackend<T>) -> T {
+        choices.sqlite
     }
 
     async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
@@ -219,61 +364,11 @@ impl TestBackend for Sqlite {
     fn other_backend_url() -> &'static str {
         "postgres://postgres@127.0.0.1:1/postgres"
     }
-
-    async fn raw_token_columns(
-        url: &str,
-        user: UserId,
-        provider: &'static str,
-    ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        Ok(sqlx::query_as(
-            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
-        )
-        .bind(user.to_string())
-        .bind(provider)
-        .fetch_one(&mut conn)
-        .await?)
-    }
-
-    async fn raw_set_access_token(
-        url: &str,
-        user: UserId,
-        provider: &'static str,
-        bytes: Vec<u8>,
-    ) -> eyre::Result<()> {
-        let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        let done = sqlx::query(
-            "UPDATE user_oauth_tokens SET access_token = ?3 WHERE user_id = ?1 AND provider = ?2",
-        )
-        .bind(user.to_string())
-        .bind(provider)
-        .bind(bytes)
-        .execute(&mut conn)
-        .await?;
-        eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
-        Ok(())
-    }
-
-    async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
-        let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&mut conn)
-            .await?)
-    }
 }
 
 impl TestBackend for Postgres {
-    type Other = Sqlite;
-
-    fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
-        let _ = (sqlite, postgres);
-        postgres
-    }
-
-    async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+    fn of<T>(choices: PerBackend<T>) -> T {
+        choices.postgres
     }
 
     async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
@@ -308,48 +403,6 @@ impl TestBackend for Postgres {
 
     fn other_backend_url() -> &'static str {
         "sqlite::memory:"
-    }
-
-    async fn raw_token_columns(
-        url: &str,
-        user: UserId,
-        provider: &'static str,
-    ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        Ok(sqlx::query_as(
-            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
-        )
-        .bind(user.into_inner())
-        .bind(provider)
-        .fetch_one(&mut conn)
-        .await?)
-    }
-
-    async fn raw_set_access_token(
-        url: &str,
-        user: UserId,
-        provider: &'static str,
-        bytes: Vec<u8>,
-    ) -> eyre::Result<()> {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        let done = sqlx::query(
-            "UPDATE user_oauth_tokens SET access_token = $3 WHERE user_id = $1 AND provider = $2",
-        )
-        .bind(user.into_inner())
-        .bind(provider)
-        .bind(bytes)
-        .execute(&mut conn)
-        .await?;
-        eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
-        Ok(())
-    }
-
-    async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&mut conn)
-            .await?)
     }
 }
 
@@ -433,39 +486,36 @@ pub async fn seed_tenants<B: Backend>(
 /// directory that does not exist either (under `dir`), on PostgreSQL a database name never
 /// created on the test server.
 pub fn missing_database_url<B: TestBackend>(dir: &std::path::Path) -> String {
-    if B::pick("sqlite", "postgres") == "sqlite" {
-        format!("sqlite:{}", dir.join("nowhere/pierre.db").display())
-    } else {
-        let name = format!("pierre_missing_{}", uuid::Uuid::new_v4().simple());
-        with_database(&postgres_server_url(), &name, None)
-    }
+    B::of::<&dyn Fn() -> String>(PerBackend {
+        sqlite: &|| format!("sqlite:{}", dir.join("nowhere/pierre.db").display()),
+        postgres: &|| {
+            let name = format!("pierre_missing_{}", uuid::Uuid::new_v4().simple());
+            with_database(&postgres_server_url(), &name, None)
+        },
+    })()
 }
 
 /// Whether a database exists at `url` (made by [`missing_database_url`] or a harness
-/// function), checked without creating anything.
+/// function), checked without creating anything (sqlx's URL options never create a SQLite
+/// file unless the URL asks for it with `mode=rwc`).
 pub async fn database_exists<B: TestBackend>(url: &str) -> bool {
-    if B::pick("sqlite", "postgres") == "sqlite" {
-        let path = url.trim_start_matches("sqlite:");
-        std::path::Path::new(path).exists()
-    } else {
-        sqlx::PgConnection::connect(url).await.is_ok()
-    }
+    B::Connection::connect(url).await.is_ok()
 }
 
 /// Makes every update of `user`'s token rows fail ("injected failure"), as a failing
 /// batch of a key rotation would, until [`allow_token_updates`].
 pub async fn fail_token_updates<B: TestBackend>(url: &str, user: &str) -> eyre::Result<()> {
     let install: &'static str = Box::leak(
-        B::pick(
-            "CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens
+        B::of(PerBackend {
+            sqlite: "CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens
              WHEN OLD.user_id = '{user}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-            "DO $do$ BEGIN
+            postgres: "DO $do$ BEGIN
                CREATE FUNCTION fail_token_update() RETURNS trigger LANGUAGE plpgsql
                  AS $f$ BEGIN RAISE EXCEPTION 'injected failure'; END $f$;
                CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens FOR EACH ROW
                  WHEN (OLD.user_id = '{user}') EXECUTE FUNCTION fail_token_update();
              END $do$",
-        )
+        })
         .replace("{user}", user)
         .into_boxed_str(),
     );
@@ -477,10 +527,10 @@ pub async fn fail_token_updates<B: TestBackend>(url: &str, user: &str) -> eyre::
 pub async fn allow_token_updates<B: TestBackend>(url: &str) -> eyre::Result<()> {
     B::raw_execute(
         url,
-        B::pick(
-            "DROP TRIGGER fail_token_update",
-            "DROP TRIGGER fail_token_update ON user_oauth_tokens",
-        ),
+        B::of(PerBackend {
+            sqlite: "DROP TRIGGER fail_token_update",
+            postgres: "DROP TRIGGER fail_token_update ON user_oauth_tokens",
+        }),
     )
     .await?;
     Ok(())

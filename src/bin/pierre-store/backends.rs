@@ -1,30 +1,9 @@
-//! What the admin tool does differently per backend (backups and restores), and which
-//! backend a URL names.
+//! What the admin tool does differently per backend: backups and restores.
 
 use std::{future::Future, path::Path, process::Stdio};
 
 use eyre::{WrapErr, bail, eyre};
 use pierre_store::{Backend, Postgres, Sqlite, StagedFile, Store};
-
-/// The backend a database URL names by its scheme: how the tool picks one at run time.
-pub enum UrlBackend {
-    /// `sqlite:`
-    Sqlite,
-    /// `postgres:` or `postgresql:`
-    Postgres,
-}
-
-/// The backend of `url`, or an error naming the accepted schemes.
-pub fn backend_of(url: &str) -> eyre::Result<UrlBackend> {
-    match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(UrlBackend::Sqlite),
-        Some("postgres" | "postgresql") => Ok(UrlBackend::Postgres),
-        _ => bail!(
-            "unsupported database URL {:?}: use sqlite:<path> or postgres://...",
-            pierre_store::redact_url(url)
-        ),
-    }
-}
 
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {

@@ -1,8 +1,8 @@
 //! `pierre-store`: set up and look after a pierre-store database, on SQLite or PostgreSQL.
 //!
-//! The URL's scheme picks the backend at start-up (with `copy --to URL`, the target's too:
-//! the only places in the project where a URL chooses a backend at run time); every command
-//! is generic code monomorphised for `Store<Sqlite>` and `Store<Postgres>`.
+//! The URL's scheme picks the backend at start-up (with `copy --to URL`, the target's too),
+//! through the library's [`pierre_store::run_for_url`]; every command is generic code
+//! monomorphised for `Store<Sqlite>` and `Store<Postgres>`.
 
 mod backends;
 mod cli;
@@ -13,9 +13,9 @@ mod output;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pierre_store::{Postgres, Sqlite};
+use pierre_store::ForBackend;
 
-use crate::{backends::UrlBackend, cli::Cli};
+use crate::{backends::AdminBackend, cli::Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,9 +37,20 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> eyre::Result<()> {
     let url = cli.database_url();
-    match backends::backend_of(&url)? {
-        UrlBackend::Sqlite => commands::run::<Sqlite>(cli, url).await,
-        UrlBackend::Postgres => commands::run::<Postgres>(cli, url).await,
+    pierre_store::run_for_url(&url.clone(), Run { cli, url }).await?
+}
+
+/// The command line's command, run for the backend its database URL names.
+struct Run {
+    cli: Cli,
+    url: String,
+}
+
+impl<B: AdminBackend> ForBackend<B> for Run {
+    type Output = eyre::Result<()>;
+
+    async fn run(self) -> Self::Output {
+        commands::run::<B>(self.cli, self.url).await
     }
 }
 

@@ -5,11 +5,13 @@ mod demo;
 mod maintenance;
 mod setup;
 
+use std::path::{Path, PathBuf};
+
 use eyre::{WrapErr, bail};
-use pierre_store::{EncryptionKey, Error, Postgres, Sqlite, Store, StoreConfig, redact_url};
+use pierre_store::{EncryptionKey, Error, ForBackend, Store, StoreConfig, redact_url};
 
 use crate::{
-    backends::{AdminBackend, UrlBackend, backend_of},
+    backends::AdminBackend,
     cli::{Cli, Command},
     output::Output,
 };
@@ -62,21 +64,16 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                 } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
                 Command::Demo { force } => demo::demo(&store, force, out).await,
                 Command::Copy { to } => {
-                    let path_given = cli.key_path.is_some();
                     async {
                         let to = Cli::copy_target(to)?;
-                        match backend_of(&to)? {
-                            UrlBackend::Sqlite => {
-                                let target =
-                                    open::<Sqlite>(&to, &key_path, path_given, true).await?;
-                                copy::copy(&store, target, &to, out).await
-                            }
-                            UrlBackend::Postgres => {
-                                let target =
-                                    open::<Postgres>(&to, &key_path, path_given, true).await?;
-                                copy::copy(&store, target, &to, out).await
-                            }
-                        }
+                        let copy = CopyInto {
+                            source: store.clone(),
+                            to: to.clone(),
+                            key_path: key_path.clone(),
+                            path_given: cli.key_path.is_some(),
+                            out,
+                        };
+                        pierre_store::run_for_url(&to, copy).await?
                     }
                     .await
                 }
@@ -119,13 +116,32 @@ async fn backup<B: AdminBackend>(
     written
 }
 
+/// `copy`: opens (creating it if missing) the target database `to`, on the backend its URL
+/// names, with the source's key, and copies `source` into it.
+struct CopyInto<A: AdminBackend> {
+    source: Store<A>,
+    to: String,
+    key_path: PathBuf,
+    path_given: bool,
+    out: Output,
+}
+
+impl<A: AdminBackend, T: AdminBackend> ForBackend<T> for CopyInto<A> {
+    type Output = eyre::Result<()>;
+
+    async fn run(self) -> Self::Output {
+        let target = open::<T>(&self.to, &self.key_path, self.path_given, true).await?;
+        copy::copy(&self.source, target, &self.to, self.out).await
+    }
+}
+
 /// The store at `url` with the existing key: from `DATABASE_ENCRYPTION_KEY` unless a key
 /// path was given on the command line, else from the key file, which must exist (a new key
 /// would make every stored token unreadable). A missing SQLite database is created only
 /// when `create` is set; see [`connect`].
 async fn open<B: AdminBackend>(
     url: &str,
-    key_path: &std::path::Path,
+    key_path: &Path,
     path_given: bool,
     create: bool,
 ) -> eyre::Result<Store<B>> {
