@@ -24,7 +24,8 @@ pub enum Error {
     /// The write conflicts with stored data, and nothing was changed: it would break a
     /// uniqueness rule (duplicate email, tenant slug or domain, API key hash or A2A client
     /// key hash), or stored rows block it (deleting a user who owns a tenant, activating a
-    /// revoked A2A client).
+    /// revoked A2A client), or a user's status changed between an administrative update
+    /// (approve, suspend, ...) and the read that explains why it changed nothing (retry).
     #[error("{entity} conflicts with existing data ({constraint})")]
     Conflict {
         /// What was written or deleted (`"user"`, `"tenant"`, ...).

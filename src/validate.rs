@@ -10,6 +10,8 @@ pub(crate) const MAX_NAME_LEN: usize = 255;
 pub(crate) const MAX_TEXT_LEN: usize = 4096;
 /// Longest OAuth token accepted.
 pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Most rows one page of a listing returns.
+pub(crate) const MAX_PAGE_LEN: u32 = 1000;
 
 /// Trims and lower-cases an email, then checks its shape: one `@`, a non-empty local part,
 /// a dotted domain, no whitespace or control characters, at most 254 characters.
@@ -43,10 +45,27 @@ pub(crate) fn email(raw: &str) -> Result<String> {
 
 /// A name: not blank, at most 255 characters, no NUL.
 pub(crate) fn name(field: &'static str, value: &str) -> Result<()> {
+    non_blank(field, value, MAX_NAME_LEN)
+}
+
+/// Text that is not blank: as [`text`], and not only whitespace.
+pub(crate) fn non_blank(field: &'static str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::invalid(field, "is empty"));
     }
-    text(field, value, MAX_NAME_LEN)
+    text(field, value, max)
+}
+
+/// The size of a page: 1 to [`MAX_PAGE_LEN`]. Returns it as the backends bind it.
+pub(crate) fn page_limit(limit: u32) -> Result<i64> {
+    if (1..=MAX_PAGE_LEN).contains(&limit) {
+        Ok(i64::from(limit))
+    } else {
+        Err(Error::invalid(
+            "limit",
+            format!("{limit} is not between 1 and {MAX_PAGE_LEN}"),
+        ))
+    }
 }
 
 /// Free text: at most `max` characters and no NUL (which PostgreSQL cannot store).

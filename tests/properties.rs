@@ -1,14 +1,15 @@
 //! Property tests over the public write methods, on both backends: every call either
 //! succeeds and reads back exactly what was written (normalised as documented), or returns a
 //! typed error and leaves every table as it was. `PIERRE_PROPTEST_CASES` sets the cases per
-//! property (default 48; `make soak` uses more).
+//! property (default 48; `make soak` uses more). The user administration's updates either
+//! apply exactly or fail with a typed error and leave the user as it was.
 
 mod common;
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
     A2AClient, Activity, ApiKey, ApiKeyUsage, Error, OAuthProvider, OAuthToken, Store, TableCounts,
-    Tenant, UsageRecorderConfig, User,
+    Tenant, UsageRecorderConfig, User, UserProfile, UserStatus, UserTier,
 };
 use proptest::{
     prelude::*,
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 
 backend_tests!(
     users_round_trip_or_fail_cleanly,
+    user_updates_apply_or_fail_cleanly,
     tokens_round_trip_or_fail_cleanly,
     api_keys_round_trip_or_fail_cleanly,
     a2a_clients_round_trip_or_fail_cleanly,
@@ -210,6 +212,81 @@ async fn check_user<B: TestBackend>(store: &Store<B>, user: User) -> eyre::Resul
         ..user
     };
     eyre::ensure!(stored == expected, "stored {stored:?}");
+    Ok(())
+}
+
+/// One administrative update of a user.
+#[derive(Clone, Debug)]
+enum UserUpdate {
+    Profile(UserProfile),
+    Tier(UserTier),
+    /// Suspends with this reason, then reactivates.
+    Suspend(String),
+}
+
+async fn user_updates_apply_or_fail_cleanly<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let admin = db
+        .store
+        .create_user(&User::new("admin@example.com", "h"))
+        .await?;
+    let mut user = User::new("u@example.com", "h");
+    user.status = UserStatus::Active;
+    let id = db.store.create_user(&user).await?;
+    let store = db.store.clone();
+    let strategy = prop_oneof![
+        (proptest::option::of(text()), proptest::option::of(text())).prop_map(
+            |(firstname, lastname)| UserUpdate::Profile(UserProfile {
+                firstname,
+                lastname
+            })
+        ),
+        proptest::sample::select(UserTier::ALL).prop_map(UserUpdate::Tier),
+        text().prop_map(UserUpdate::Suspend),
+    ];
+    let (accepted, rejected) = property(&db, strategy, |update| {
+        let store = store.clone();
+        async move {
+            let before = store.get_user(id).await?;
+            let applied = match &update {
+                UserUpdate::Profile(profile) => store.update_user_profile(id, profile).await,
+                UserUpdate::Tier(tier) => store.update_user_tier(id, *tier).await,
+                UserUpdate::Suspend(reason) => store.suspend_user(id, admin, reason).await,
+            };
+            let after = store.get_user(id).await?.ok_or_else(|| eyre::eyre!("gone"));
+            if let Err(error) = applied {
+                return match after {
+                    Ok(after) if Some(&after) != before.as_ref() => {
+                        Ok(Err(eyre::eyre!("a rejected update changed {after:?}")))
+                    }
+                    _ => Err(error),
+                };
+            }
+            let check = after.and_then(|after| {
+                let ok = match &update {
+                    UserUpdate::Profile(profile) => {
+                        after.firstname == profile.firstname && after.lastname == profile.lastname
+                    }
+                    UserUpdate::Tier(tier) => after.tier == *tier,
+                    UserUpdate::Suspend(reason) => {
+                        after.status == UserStatus::Suspended
+                            && after.suspension_reason.as_deref() == Some(reason.as_str())
+                    }
+                };
+                eyre::ensure!(ok, "stored {after:?}");
+                Ok(())
+            });
+            if matches!(update, UserUpdate::Suspend(_)) {
+                store.reactivate_user(id, admin).await?;
+            }
+            Ok(check)
+        }
+    })
+    .await?;
+    assert!(
+        accepted > 0 && rejected > 0,
+        "the strategy exercised both paths"
+    );
     Ok(())
 }
 

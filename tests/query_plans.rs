@@ -1,7 +1,8 @@
 //! The aggregate queries use the indexes: each backend's planner is asked for its plan of
 //! the same statements the store runs (`EXPLAIN QUERY PLAN` / `EXPLAIN`). On PostgreSQL
 //! `get_user_stats` runs its statement inside the `scoped_user_stats` function. Also the
-//! lookup of the tenants a user owns (`delete_user`'s refusal).
+//! lookup of the tenants a user owns (`delete_user`'s refusal), the administration's
+//! listing of users by status and tier, and the refresh worker's tokens about to expire.
 
 mod common;
 
@@ -102,5 +103,67 @@ async fn postgres_stats_queries_use_the_indexes() -> eyre::Result<()> {
     )
     .await?;
     assert!(owned.contains("idx_tenants_owner_user_id"), "{owned}");
+    Ok(())
+}
+
+/// `list_users`' statement as SQLite runs it: the statuses and tiers are bound as lists
+/// (every value when the filter leaves them open); `likely()` steers the planner to the
+/// status index, which the approval queue needs (without it SQLite picked idx_users_tier).
+const SQLITE_LIST_USERS: &str = "EXPLAIN QUERY PLAN SELECT id FROM users
+    WHERE status IN (SELECT value FROM json_each(?1))
+      AND likely(tier IN (SELECT value FROM json_each(?2)))
+      AND (?3 IS NULL OR (created_at, id) > (?3, ?4))
+    ORDER BY created_at, id LIMIT ?5";
+
+#[tokio::test]
+async fn sqlite_admin_queries_use_the_indexes() -> eyre::Result<()> {
+    let db = TestDb::<Sqlite>::new().await?;
+    let users = sqlite_plan(&db.url, SQLITE_LIST_USERS).await?;
+    assert!(users.contains("USING INDEX idx_users_status"), "{users}");
+    let expiring = sqlite_plan(
+        &db.url,
+        "EXPLAIN QUERY PLAN SELECT user_id, provider, expires_at FROM user_oauth_tokens
+        WHERE expires_at < ?1 ORDER BY expires_at, user_id, provider LIMIT ?2",
+    )
+    .await?;
+    assert!(expiring.contains("idx_oauth_tokens_expires"), "{expiring}");
+    println!(
+        "SQLite list_users plan:\n{users}\nSQLite list_tokens_expiring_before plan:\n{expiring}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn postgres_admin_queries_use_the_indexes() -> eyre::Result<()> {
+    let db = TestDb::<Postgres>::new().await?;
+    for (filter, index) in [
+        (
+            "status = ANY('{pending}'::text[])
+              AND tier = ANY('{free,basic,professional,enterprise}'::text[])",
+            "idx_users_status",
+        ),
+        (
+            "status = ANY('{pending,active,suspended,deleted}'::text[])
+              AND tier = ANY('{enterprise}'::text[])",
+            "idx_users_tier",
+        ),
+    ] {
+        let sql = format!(
+            "EXPLAIN SELECT id FROM users WHERE {filter}
+              AND (NULL::timestamptz IS NULL OR (created_at, id) > (NULL::timestamptz, NULL::uuid))
+            ORDER BY created_at, id LIMIT 51"
+        );
+        let plan = postgres_plan(&db.url, sql.leak()).await?;
+        assert!(plan.contains(index), "{filter}: {plan}");
+        println!("PostgreSQL list_users plan ({filter}):\n{plan}");
+    }
+    let expiring = postgres_plan(
+        &db.url,
+        "EXPLAIN SELECT user_id, provider, expires_at FROM user_oauth_tokens
+        WHERE expires_at < '2030-01-01T00:00:00Z' ORDER BY expires_at, user_id, provider LIMIT 100",
+    )
+    .await?;
+    assert!(expiring.contains("idx_oauth_tokens_expires"), "{expiring}");
+    println!("PostgreSQL list_tokens_expiring_before plan:\n{expiring}");
     Ok(())
 }

@@ -1,10 +1,10 @@
-//! OAuth tokens: encrypted round trips, replacement, deletion, and every way decryption
-//! must fail.
+//! OAuth tokens: encrypted round trips, replacement, deletion, every way decryption must
+//! fail, and the refresh worker's listing of tokens about to expire.
 
 mod common;
 
 use common::{TestBackend, TestDb};
-use pierre_store::{EncryptionKey, Error, OAuthProvider, OAuthToken, User, UserId};
+use pierre_store::{EncryptionKey, Error, ExpiringToken, OAuthProvider, OAuthToken, User, UserId};
 use time::macros::datetime;
 
 backend_tests!(
@@ -17,6 +17,8 @@ backend_tests!(
     wrong_key_fails_to_decrypt,
     truncated_or_tampered_ciphertext_fails_to_decrypt,
     token_for_missing_user_or_invalid_token_is_rejected,
+    tokens_expiring_before_an_instant_oldest_first_without_decrypting,
+    tokens_expiring_refuses_bad_limits,
 );
 
 fn token(access: &str, refresh: Option<&str>) -> OAuthToken {
@@ -347,5 +349,119 @@ async fn token_for_missing_user_or_invalid_token_is_rejected<B: TestBackend>() -
         "{err:?}"
     );
     assert_eq!(B::raw_count(&db.url, "user_oauth_tokens").await?, 0);
+    Ok(())
+}
+
+async fn tokens_expiring_before_an_instant_oldest_first_without_decrypting<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (a, b) = (
+        user(&db, "a@example.com").await?,
+        user(&db, "b@example.com").await?,
+    );
+    let at = |minute: u8| datetime!(2030-01-01 00:00 UTC) + time::Duration::minutes(minute.into());
+    let expiring = |access: &str, expires_at| OAuthToken {
+        expires_at,
+        ..token(access, Some("refresh"))
+    };
+    for (owner, provider, expires_at) in [
+        (a, OAuthProvider::Strava, Some(at(30))),
+        (a, OAuthProvider::Fitbit, Some(at(10))),
+        (a, OAuthProvider::Garmin, None),
+        (b, OAuthProvider::Strava, Some(at(10))),
+        (b, OAuthProvider::Fitbit, Some(at(50))),
+        (b, OAuthProvider::Garmin, Some(at(20))),
+    ] {
+        db.store
+            .upsert_oauth_token(owner, provider, &expiring("access", expires_at))
+            .await?;
+    }
+    // Listing never decrypts: a store holding none of the keys lists them all the same.
+    let stranger = db.reopen_with(EncryptionKey::generate()).await?;
+    let listed = stranger.list_tokens_expiring_before(at(50), 100).await?;
+    let mut expected = vec![
+        ExpiringToken {
+            user_id: a,
+            provider: OAuthProvider::Fitbit,
+            expires_at: at(10),
+        },
+        ExpiringToken {
+            user_id: b,
+            provider: OAuthProvider::Strava,
+            expires_at: at(10),
+        },
+        ExpiringToken {
+            user_id: b,
+            provider: OAuthProvider::Garmin,
+            expires_at: at(20),
+        },
+        ExpiringToken {
+            user_id: a,
+            provider: OAuthProvider::Strava,
+            expires_at: at(30),
+        },
+    ];
+    // Ties on expires_at come in (user_id, provider) order.
+    if b.into_inner() < a.into_inner() {
+        expected.swap(0, 1);
+    }
+    assert_eq!(
+        listed, expected,
+        "before 00:50, oldest first, no expiry-less token"
+    );
+    assert_eq!(
+        db.store.list_tokens_expiring_before(at(50), 2).await?,
+        expected[..2],
+        "limited"
+    );
+    assert!(
+        db.store
+            .list_tokens_expiring_before(at(10), 10)
+            .await?
+            .is_empty()
+    );
+
+    // A refreshed token moves out of the window.
+    db.store
+        .upsert_oauth_token(a, OAuthProvider::Fitbit, &expiring("new", Some(at(59))))
+        .await?;
+    let after_refresh = db.store.list_tokens_expiring_before(at(50), 100).await?;
+    assert_eq!(after_refresh.len(), 3);
+    assert!(
+        after_refresh
+            .iter()
+            .all(|t| t.provider != OAuthProvider::Fitbit || t.user_id != a)
+    );
+    Ok(())
+}
+
+async fn tokens_expiring_refuses_bad_limits<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    for limit in [0, 1001] {
+        let err = db
+            .store
+            .list_tokens_expiring_before(datetime!(2030-01-01 00:00 UTC), limit)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput { field: "limit", .. }),
+            "{limit}: {err:?}"
+        );
+    }
+    let err = db
+        .store
+        .list_tokens_expiring_before(datetime!(-0001-01-01 00:00 UTC), 10)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "before",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     Ok(())
 }

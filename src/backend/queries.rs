@@ -92,6 +92,58 @@ pub trait UserQueries: sqlx::Database {
         id: UserId,
         at: Timestamp,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Up to `limit` users whose status is in `statuses` and tier in `tiers`, after
+    /// `after` (`(created_at, id)`; from the first when `None`), by `(created_at, id)`.
+    fn select_users_page(
+        pool: &Pool<Self>,
+        statuses: &[&str],
+        tiers: &[&str],
+        after: Option<(Timestamp, UserId)>,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<UserRow>>> + Send;
+    /// A `pending` user becomes `active`, approved by `by` at `at` (`updated_at` too);
+    /// returns the number of rows changed (0 for no such user or another status).
+    fn approve_user(
+        pool: &Pool<Self>,
+        id: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// A `pending` or `active` user becomes `suspended` by `by` at `at` (`updated_at`
+    /// too) for `reason`; returns the number of rows changed.
+    fn suspend_user(
+        pool: &Pool<Self>,
+        id: UserId,
+        by: UserId,
+        reason: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// A `suspended` user becomes `active`: the suspension columns are cleared, and
+    /// `approved_at` / `approved_by` (and `updated_at`) name this reactivation; returns the
+    /// number of rows changed.
+    fn reactivate_user(
+        pool: &Pool<Self>,
+        id: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Sets `firstname`, `lastname` and `updated_at` of a user that is not `deleted`;
+    /// returns the number of rows changed.
+    fn update_user_profile(
+        pool: &Pool<Self>,
+        id: UserId,
+        firstname: Option<&str>,
+        lastname: Option<&str>,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Sets `tier` and `updated_at` of a user that is not `deleted`; returns the number of
+    /// rows changed.
+    fn update_user_tier(
+        pool: &Pool<Self>,
+        id: UserId,
+        tier: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 }
 
 /// `user_oauth_tokens`.
@@ -126,6 +178,13 @@ pub trait TokenQueries: sqlx::Database {
         pool: &Pool<Self>,
         key_id: &[u8],
     ) -> impl Future<Output = sqlx::Result<(i64, i64)>> + Send;
+    /// Up to `limit` tokens whose `expires_at` is before `before`, by `expires_at`, then
+    /// `(user_id, provider)`; no encrypted column is read.
+    fn select_tokens_expiring_before(
+        pool: &Pool<Self>,
+        before: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<ExpiringTokenRow>>> + Send;
     /// Returns the number of rows deleted.
     fn delete_oauth_token(
         pool: &Pool<Self>,

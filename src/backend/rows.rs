@@ -53,6 +53,14 @@ pub struct TokenCiphertextRow {
     pub refresh_token: Option<Vec<u8>>,
 }
 
+/// Which token of `user_oauth_tokens` expires when (no encrypted column).
+#[derive(Debug)]
+pub struct ExpiringTokenRow {
+    pub user_id: UserId,
+    pub provider: String,
+    pub expires_at: Timestamp,
+}
+
 /// An `api_keys` row.
 #[derive(Debug)]
 pub struct ApiKeyRow {

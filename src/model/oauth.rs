@@ -4,6 +4,8 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
+use super::{OAuthProvider, UserId};
+
 /// A provider's OAuth token. The store encrypts `access_token` and `refresh_token` before
 /// they reach the database; `Debug` never prints them.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,4 +32,18 @@ impl fmt::Debug for OAuthToken {
             .field("scope", &self.scope)
             .finish()
     }
+}
+
+/// A stored token that expires before some instant, as
+/// [`Store::list_tokens_expiring_before`](crate::Store::list_tokens_expiring_before) lists
+/// it for a refresh worker: which token, and when it expires. Nothing secret: the token
+/// itself stays encrypted in the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpiringToken {
+    /// The token's user.
+    pub user_id: UserId,
+    /// The provider that issued it.
+    pub provider: OAuthProvider,
+    /// When its access token stops working.
+    pub expires_at: OffsetDateTime,
 }

@@ -1,11 +1,12 @@
 //! Users: accounts that log in, own API keys, tokens and activities.
 
-use std::fmt;
+use std::{fmt, str::FromStr};
 
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::{UserId, UserStatus, UserTier};
-use crate::clock;
+use crate::{Error, clock};
 
 /// An account. `password_hash` is whatever the caller's hasher produced; the store keeps
 /// it as given and never prints it (`Debug` redacts it).
@@ -96,4 +97,94 @@ impl fmt::Debug for User {
             .field("suspension_reason", &self.suspension_reason)
             .finish()
     }
+}
+
+/// Which users [`Store::list_users`](crate::Store::list_users) returns: those whose status
+/// is one of `statuses` and whose tier is one of `tiers`. An empty list leaves that column
+/// open (the default selects every user).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// The statuses to keep (e.g. `[Pending]` for the approval queue); empty = any.
+    pub statuses: Vec<UserStatus>,
+    /// The tiers to keep; empty = any.
+    pub tiers: Vec<UserTier>,
+}
+
+/// Where a page of [`Store::list_users`](crate::Store::list_users) ended: pass it back to
+/// get the users after it. Users are listed by `(created_at, id)`, so a page never repeats
+/// or skips a user because others were added or changed meanwhile (a user created later
+/// than the cursor's position appears on a later page; one created earlier does not).
+///
+/// It travels as text (`Display` / `FromStr`, e.g. in an admin page's URL):
+/// `<created_at in microseconds since the Unix epoch>_<id>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserCursor {
+    created_at: OffsetDateTime,
+    id: UserId,
+}
+
+impl UserCursor {
+    /// The cursor just after `user`.
+    pub(crate) fn after(user: &User) -> Self {
+        Self {
+            created_at: user.created_at,
+            id: user.id,
+        }
+    }
+
+    /// The position: the last listed user's `created_at` and id.
+    pub(crate) const fn position(self) -> (OffsetDateTime, UserId) {
+        (self.created_at, self.id)
+    }
+}
+
+impl fmt::Display for UserCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let micros = self.created_at.unix_timestamp_nanos() / 1_000;
+        write!(f, "{micros}_{}", self.id)
+    }
+}
+
+impl FromStr for UserCursor {
+    type Err = Error;
+
+    /// Parses a cursor written by `Display`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `cursor` for any other text.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let invalid = || Error::invalid("cursor", "is not a cursor returned by list_users");
+        let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
+        let micros: i128 = micros.parse::<i64>().map_err(|_| invalid())?.into();
+        let created_at =
+            OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).map_err(|_| invalid())?;
+        if !(1..=9999).contains(&created_at.year()) {
+            return Err(invalid());
+        }
+        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+        Ok(Self {
+            created_at,
+            id: id.into(),
+        })
+    }
+}
+
+/// One page of [`Store::list_users`](crate::Store::list_users).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserPage {
+    /// The users, by `created_at` then id.
+    pub users: Vec<User>,
+    /// Where the next page starts; `None` when this page is the last.
+    pub next: Option<UserCursor>,
+}
+
+/// The fields a user (or an administrator) may edit with
+/// [`Store::update_user_profile`](crate::Store::update_user_profile). Both are written:
+/// `None` clears a field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    /// Given name (at most 255 characters, no NUL).
+    pub firstname: Option<String>,
+    /// Family name (at most 255 characters, no NUL).
+    pub lastname: Option<String>,
 }

@@ -1,7 +1,8 @@
 use time::OffsetDateTime;
 
+use super::convert::stored_enum;
 use crate::{
-    Backend, Error, OAuthProvider, OAuthToken, Result, Store, UserId,
+    Backend, Error, ExpiringToken, OAuthProvider, OAuthToken, Result, Store, UserId,
     backend::{codec::Timestamp, rows::OAuthTokenRow},
     clock, validate,
 };
@@ -113,6 +114,40 @@ impl<B: Backend> Store<B> {
                 expires_at: row.expires_at.map(Into::into),
                 scope: row.scope,
             }))
+        })
+        .await
+    }
+
+    /// The tokens whose `expires_at` is before `before`, soonest (or longest expired)
+    /// first, then by user and provider; at most `limit` (1 to 1000). Tokens without an
+    /// expiry are never listed. Nothing is decrypted (the store's keys are not needed),
+    /// and the query reads by `idx_oauth_tokens_expires`. A refresh worker calls it with
+    /// `now + margin`, refreshes each token ([`Store::upsert_oauth_token`] moves its
+    /// `expires_at` past the window) and calls again until the list is empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `limit` unless it is 1 to 1000, on `before` outside the
+    /// years 1 to 9999; [`Error::Database`]; [`Error::CorruptData`] for an unknown stored
+    /// provider.
+    pub async fn list_tokens_expiring_before(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ExpiringToken>> {
+        self.observe("list_tokens_expiring_before", async move {
+            let limit = validate::page_limit(limit)?;
+            validate::timestamp("before", before)?;
+            B::select_tokens_expiring_before(&self.pool, before.into(), limit)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    Ok(ExpiringToken {
+                        user_id: row.user_id,
+                        provider: stored_enum("provider", &row.provider)?,
+                        expires_at: row.expires_at.into(),
+                    })
+                })
+                .collect()
         })
         .await
     }

@@ -105,4 +105,133 @@ impl UserQueries for Postgres {
         .await?;
         Ok(done.rows_affected())
     }
+
+    async fn select_users_page(
+        pool: &PgPool,
+        statuses: &[&str],
+        tiers: &[&str],
+        after: Option<(Timestamp, UserId)>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<UserRow>> {
+        let (after_created_at, after_id) = after.unzip();
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT id AS "id: UserId", email, password_hash, firstname, lastname, status,
+                is_admin, tier, rate_limit_multiplier,
+                created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp",
+                last_active AS "last_active: Timestamp", approved_at AS "approved_at: Timestamp",
+                approved_by AS "approved_by: UserId", suspended_at AS "suspended_at: Timestamp",
+                suspended_by AS "suspended_by: UserId", suspension_reason
+             FROM users
+             WHERE status = ANY($1::text[]) AND tier = ANY($2::text[])
+               AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+             ORDER BY created_at, id
+             LIMIT $5"#,
+            statuses as _,
+            tiers as _,
+            after_created_at as _,
+            after_id as _,
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn approve_user(
+        pool: &PgPool,
+        id: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET status = 'active', approved_at = $3, approved_by = $2,
+                updated_at = $3
+             WHERE id = $1 AND status = 'pending'",
+            id as _,
+            by as _,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn suspend_user(
+        pool: &PgPool,
+        id: UserId,
+        by: UserId,
+        reason: &str,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET status = 'suspended', suspended_at = $3, suspended_by = $2,
+                suspension_reason = $4, updated_at = $3
+             WHERE id = $1 AND status IN ('pending', 'active')",
+            id as _,
+            by as _,
+            at as _,
+            reason
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn reactivate_user(
+        pool: &PgPool,
+        id: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET status = 'active', approved_at = $3, approved_by = $2,
+                suspended_at = NULL, suspended_by = NULL, suspension_reason = NULL,
+                updated_at = $3
+             WHERE id = $1 AND status = 'suspended'",
+            id as _,
+            by as _,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn update_user_profile(
+        pool: &PgPool,
+        id: UserId,
+        firstname: Option<&str>,
+        lastname: Option<&str>,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET firstname = $2, lastname = $3, updated_at = $4
+             WHERE id = $1 AND status <> 'deleted'",
+            id as _,
+            firstname,
+            lastname,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn update_user_tier(
+        pool: &PgPool,
+        id: UserId,
+        tier: &str,
+        at: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query!(
+            "UPDATE users SET tier = $2, updated_at = $3
+             WHERE id = $1 AND status <> 'deleted'",
+            id as _,
+            tier,
+            at as _
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

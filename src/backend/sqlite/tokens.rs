@@ -4,7 +4,7 @@ use crate::{
     backend::{
         TokenQueries,
         codec::Timestamp,
-        rows::{OAuthTokenRow, TokenCiphertextRow},
+        rows::{ExpiringTokenRow, OAuthTokenRow, TokenCiphertextRow},
     },
     model::UserId,
 };
@@ -120,5 +120,25 @@ impl TokenQueries for Sqlite {
         .fetch_one(pool)
         .await?;
         Ok((counts.total, counts.stale))
+    }
+
+    async fn select_tokens_expiring_before(
+        pool: &SqlitePool,
+        before: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<Vec<ExpiringTokenRow>> {
+        sqlx::query_as!(
+            ExpiringTokenRow,
+            r#"SELECT user_id AS "user_id: UserId", provider,
+                expires_at AS "expires_at!: Timestamp"
+             FROM user_oauth_tokens
+             WHERE expires_at < ?1
+             ORDER BY expires_at, user_id, provider
+             LIMIT ?2"#,
+            before,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 }
