@@ -96,7 +96,8 @@ pub trait UserQueries: sqlx::Database {
 
 /// `user_oauth_tokens`.
 pub trait TokenQueries: sqlx::Database {
-    /// Inserts, or replaces tokens, expiry, scope and `updated_at` of the existing row.
+    /// Inserts the row, or replaces tokens, expiry, scope and `updated_at` of the existing
+    /// row of `(user_id, provider)`, which keeps its `id` and `created_at`.
     fn upsert_oauth_token(
         pool: &Pool<Self>,
         row: &OAuthTokenRow,

@@ -160,6 +160,25 @@ impl Drop for Cleanup {
     }
 }
 
+/// A `user_oauth_tokens` row as stored (see [`TestBackend::raw_token_rows`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTokenRow {
+    /// The row's own id.
+    pub id: uuid::Uuid,
+    /// The owner.
+    pub user_id: UserId,
+    /// The provider, as stored.
+    pub provider: String,
+    /// The sealed access token.
+    pub access_token_encrypted: Vec<u8>,
+    /// The sealed refresh token, if any.
+    pub refresh_token_encrypted: Option<Vec<u8>>,
+}
+
+/// The statement [`TestBackend::raw_token_rows`] runs on both backends.
+const RAW_TOKEN_ROWS: &str = "SELECT id, user_id, provider, access_token_encrypted, \
+    refresh_token_encrypted FROM user_oauth_tokens ORDER BY user_id, provider";
+
 /// What a backend needs to run the shared suite.
 pub trait TestBackend: Backend {
     /// The other backend.
@@ -172,19 +191,24 @@ pub trait TestBackend: Backend {
     fn fresh_database_as_app_role() -> impl Future<Output = eyre::Result<(String, Cleanup)>> + Send;
     /// A URL of the OTHER backend (for scheme-mismatch tests).
     fn other_backend_url() -> &'static str;
-    /// The raw stored `(access_token, refresh_token)` columns of a token row.
+    /// The raw stored `(access_token_encrypted, refresh_token_encrypted)` columns of a token
+    /// row.
     fn raw_token_columns(
         url: &str,
         user: UserId,
         provider: &'static str,
     ) -> impl Future<Output = eyre::Result<(Vec<u8>, Option<Vec<u8>>)>> + Send;
-    /// Overwrites the stored `access_token` column of a token row with `bytes`.
+    /// Overwrites the stored `access_token_encrypted` column of a token row with `bytes`.
     fn raw_set_access_token(
         url: &str,
         user: UserId,
         provider: &'static str,
         bytes: Vec<u8>,
     ) -> impl Future<Output = eyre::Result<()>> + Send;
+    /// Every `user_oauth_tokens` row, read with raw SQL by the seed's column names
+    /// (`id`, `access_token_encrypted`, `refresh_token_encrypted`), ordered by user and
+    /// provider.
+    fn raw_token_rows(url: &str) -> impl Future<Output = eyre::Result<Vec<RawTokenRow>>> + Send;
     /// `sqlite` or `postgres`, whichever is this backend's.
     fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str;
     /// Runs one statement of raw SQL.
@@ -227,7 +251,7 @@ impl TestBackend for Sqlite {
     ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
         Ok(sqlx::query_as(
-            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
+            "SELECT access_token_encrypted, refresh_token_encrypted FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
         )
         .bind(user.to_string())
         .bind(provider)
@@ -243,7 +267,7 @@ impl TestBackend for Sqlite {
     ) -> eyre::Result<()> {
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
         let done = sqlx::query(
-            "UPDATE user_oauth_tokens SET access_token = ?3 WHERE user_id = ?1 AND provider = ?2",
+            "UPDATE user_oauth_tokens SET access_token_encrypted = ?3 WHERE user_id = ?1 AND provider = ?2",
         )
         .bind(user.to_string())
         .bind(provider)
@@ -252,6 +276,23 @@ impl TestBackend for Sqlite {
         .await?;
         eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
         Ok(())
+    }
+
+    async fn raw_token_rows(url: &str) -> eyre::Result<Vec<RawTokenRow>> {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        let rows: Vec<(String, String, String, Vec<u8>, Option<Vec<u8>>)> =
+            sqlx::query_as(RAW_TOKEN_ROWS).fetch_all(&mut conn).await?;
+        rows.into_iter()
+            .map(|(id, user, provider, access, refresh)| {
+                Ok(RawTokenRow {
+                    id: id.parse()?,
+                    user_id: UserId::from(user.parse::<uuid::Uuid>()?),
+                    provider,
+                    access_token_encrypted: access,
+                    refresh_token_encrypted: refresh,
+                })
+            })
+            .collect()
     }
 
     async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
@@ -317,7 +358,7 @@ impl TestBackend for Postgres {
     ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
         let mut conn = sqlx::PgConnection::connect(url).await?;
         Ok(sqlx::query_as(
-            "SELECT access_token, refresh_token FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
+            "SELECT access_token_encrypted, refresh_token_encrypted FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
         )
         .bind(user.into_inner())
         .bind(provider)
@@ -333,7 +374,7 @@ impl TestBackend for Postgres {
     ) -> eyre::Result<()> {
         let mut conn = sqlx::PgConnection::connect(url).await?;
         let done = sqlx::query(
-            "UPDATE user_oauth_tokens SET access_token = $3 WHERE user_id = $1 AND provider = $2",
+            "UPDATE user_oauth_tokens SET access_token_encrypted = $3 WHERE user_id = $1 AND provider = $2",
         )
         .bind(user.into_inner())
         .bind(provider)
@@ -342,6 +383,22 @@ impl TestBackend for Postgres {
         .await?;
         eyre::ensure!(done.rows_affected() == 1, "no token row to overwrite");
         Ok(())
+    }
+
+    async fn raw_token_rows(url: &str) -> eyre::Result<Vec<RawTokenRow>> {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let rows: Vec<(uuid::Uuid, uuid::Uuid, String, Vec<u8>, Option<Vec<u8>>)> =
+            sqlx::query_as(RAW_TOKEN_ROWS).fetch_all(&mut conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, user, provider, access, refresh)| RawTokenRow {
+                id,
+                user_id: UserId::from(user),
+                provider,
+                access_token_encrypted: access,
+                refresh_token_encrypted: refresh,
+            })
+            .collect())
     }
 
     async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {

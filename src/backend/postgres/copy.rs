@@ -11,7 +11,7 @@ use crate::{
             StoredJwtUsageRow, TenantRow, UserRow,
         },
     },
-    model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId},
+    model::{A2AClientId, ActivityId, ApiKeyId, OAuthTokenId, TenantId, UserId},
 };
 
 impl CopyQueries for Postgres {
@@ -56,7 +56,8 @@ impl CopyQueries for Postgres {
     ) -> sqlx::Result<Vec<OAuthTokenRow>> {
         sqlx::query_as!(
             OAuthTokenRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token,
+            r#"SELECT id AS "id: OAuthTokenId", user_id AS "user_id: UserId", provider,
+                access_token_encrypted, refresh_token_encrypted,
                 expires_at AS "expires_at: Timestamp", scope,
                 created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
              FROM user_oauth_tokens WHERE (user_id, provider) > ($1, $2)
