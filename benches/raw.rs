@@ -346,7 +346,7 @@ raw_backend!(Sqlite, i64, now_micros(), {
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, ?2, ?3, ?4, ?5, ?6 FROM api_keys k WHERE k.id = ?1",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms), MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = ?1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration), AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
-    activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?3",
+    activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?3",
 });
 
 raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
@@ -359,5 +359,5 @@ raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint FROM api_keys k WHERE k.id = $1 FOR KEY SHARE",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms)::DOUBLE PRECISION, MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = $1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration)::BIGINT, AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL",
-    activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",
+    activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",
 });

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use common::{RawTokenRow, TestDb};
 use pierre_store::{
-    Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, OAuthProvider, OAuthToken,
-    Store, Tenant, TenantId, User,
+    Activity, ActivityId, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, OAuthProvider,
+    OAuthToken, Store, Tenant, TenantId, User,
 };
 use time::OffsetDateTime;
 
@@ -22,6 +22,7 @@ backend_tests!(
     upgrading_keeps_usage_rows_and_their_deletion_cascade,
     upgrading_keeps_tenants_and_activities_and_stops_owner_deletion,
     upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypts,
+    every_seed_column_exists_by_its_seed_name,
 );
 
 async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
@@ -182,7 +183,8 @@ async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>()
 /// The migration that stops a tenant owner's deletion from cascading (20261201000002;
 /// SQLite rebuilds `tenants` and `activities`) keeps every tenant and activity, soft-deleted
 /// ones included; afterwards the foreign keys are still enforced, deleting an owner is
-/// refused, and deleting a tenant still removes its activities.
+/// refused, and deleting a tenant still removes its activities. The activities are written
+/// with raw SQL by that version's column names (`activity_type`, renamed `type` since).
 async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: TestBackend>()
 -> eyre::Result<()> {
     let (store, url, _cleanup) = fresh::<B>().await?;
@@ -194,17 +196,32 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
         .create_user(&User::new("member@example.com", "h"))
         .await?;
     let mut tenants = Vec::new();
+    let mut hidden = None;
     for slug in ["one", "two"] {
         let tenant = Tenant::new(slug, slug, owner);
         store.create_tenant(&tenant).await?;
-        for user in [owner, member, member] {
-            let activity = Activity::new(user, "Run", "run", 2.5, 600, tenant.created_at);
-            store.create_activity(tenant.id, &activity).await?;
+        for (n, user) in [owner, member, member].into_iter().enumerate() {
+            let id = ActivityId::new();
+            // One of the member's activities in the first tenant is soft-deleted.
+            let deleted = slug == "one" && n == 2;
+            if deleted {
+                hidden = Some(id);
+            }
+            let insert = format!(
+                "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+                    duration, start_date, created_at, updated_at, deleted_at)
+                 SELECT {id}, id, {user}, 'Run', 'run', 2.5, 600, created_at, created_at,
+                    created_at, {deleted_at}
+                 FROM tenants WHERE slug = '{slug}'",
+                id = id_literal::<B>(id),
+                user = id_literal::<B>(user),
+                deleted_at = if deleted { "created_at" } else { "NULL" },
+            );
+            B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
         }
         tenants.push(tenant);
     }
-    let hidden = store.get_user_activities(tenants[0].id, member, 1).await?[0].id;
-    assert!(store.delete_activity(tenants[0].id, hidden).await?);
+    let hidden = hidden.expect("one activity soft-deleted");
 
     store.migrate().await?;
     assert!(store.schema_version().await? > Some(20_261_130_000_002));
@@ -268,6 +285,11 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
 /// The last schema version before `user_oauth_tokens` had the seed's `id`,
 /// `access_token_encrypted` and `refresh_token_encrypted` columns.
 const BEFORE_SEED_TOKEN_COLUMNS: i64 = 20_261_201_000_005;
+
+/// `id` as an SQL literal of this backend's id columns.
+fn id_literal<B: TestBackend>(id: impl std::fmt::Display) -> String {
+    B::pick("'{id}'", "'{id}'::uuid").replace("{id}", &id.to_string())
+}
 
 /// `bytes` as an SQL literal of this backend.
 fn bytes_literal<B: TestBackend>(bytes: Option<&[u8]>) -> String {
@@ -340,7 +362,7 @@ async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypt
                 access = bytes_literal::<B>(Some(&access)),
                 refresh = bytes_literal::<B>(refresh.as_deref()),
                 expires = B::pick("1790000000000000", "to_timestamp(1790000000)"),
-                user = B::pick("'{id}'", "'{id}'::uuid").replace("{id}", &user.id.to_string()),
+                user = id_literal::<B>(user.id),
             );
             B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
             expected.push((user.id, provider, token));
@@ -396,5 +418,64 @@ async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypt
     assert_eq!(after.iter().map(|row| row.id).collect::<BTreeSet<_>>(), ids);
     assert!(store.delete_user(*user).await?);
     assert_eq!(B::raw_token_rows(&url).await?.len(), 1);
+    Ok(())
+}
+
+/// Every column of the seed's tables (`shared/seed-database-layer.md`: its schema section,
+/// and for `activities` the columns its queries name), by the seed's names.
+const SEED_COLUMNS: [(&str, &str); 8] = [
+    (
+        "users",
+        "id, email, password_hash, firstname, lastname, status, is_admin, tier, \
+         rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, \
+         suspended_at, suspended_by, suspension_reason",
+    ),
+    (
+        "user_oauth_tokens",
+        "id, user_id, provider, access_token_encrypted, refresh_token_encrypted, expires_at, \
+         scope, created_at, updated_at",
+    ),
+    (
+        "api_keys",
+        "id, user_id, name, key_hash, key_prefix, tier, scopes, is_active, last_used, \
+         usage_count, rate_limit_override, expires_at, created_at, metadata",
+    ),
+    (
+        "tenants",
+        "id, name, slug, domain, plan, owner_user_id, is_active, created_at, updated_at",
+    ),
+    (
+        "a2a_clients",
+        "id, name, api_key_hash, capabilities, rate_limit_per_day, is_active, created_at, \
+         last_used, metadata",
+    ),
+    (
+        "api_key_usage",
+        "id, api_key_id, timestamp, endpoint, method, status_code, response_time_ms, \
+         request_size_bytes, response_size_bytes, ip_address, user_agent, error_message",
+    ),
+    (
+        "jwt_usage",
+        "id, user_id, timestamp, endpoint, method, status_code, response_time_ms, \
+         request_size_bytes, response_size_bytes, ip_address, user_agent",
+    ),
+    (
+        "activities",
+        "id, tenant_id, user_id, name, type, distance, duration, start_date, created_at, \
+         updated_at, deleted_at",
+    ),
+];
+
+/// Readers outside the library (operators with `sqlite3` / `psql`, the origin server's SQL,
+/// analytics) use the seed's names: each seed column is selectable by its name, with raw
+/// SQL, on a freshly migrated database of either backend.
+async fn every_seed_column_exists_by_its_seed_name<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    for (table, columns) in SEED_COLUMNS {
+        let sql = format!("SELECT {columns} FROM {table} WHERE 1 = 0");
+        B::raw_execute(&db.admin_url(), Box::leak(sql.into_boxed_str()))
+            .await
+            .map_err(|err| eyre::eyre!("{table}: {err}"))?;
+    }
     Ok(())
 }

@@ -225,6 +225,7 @@ pub struct ActivityRow {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub name: String,
+    /// The `type` column (the seed's name; a Rust keyword).
     pub activity_type: String,
     pub distance: f64,
     pub duration: i64,
@@ -240,6 +241,7 @@ pub struct StoredActivityRow {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub name: String,
+    /// The `type` column (the seed's name; a Rust keyword).
     pub activity_type: String,
     pub distance: f64,
     pub duration: i64,
