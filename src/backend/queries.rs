@@ -107,7 +107,7 @@ pub trait TokenQueries: sqlx::Database {
         user_id: UserId,
         provider: &str,
     ) -> impl Future<Output = sqlx::Result<Option<OAuthTokenRow>>> + Send;
-    /// Up to `limit` token rows after `(user_id, provider)` in key order with a column
+    /// Up to `limit` token rows after `(user_id, provider)` in that order with a column
     /// whose header does not carry `key_id` (bytes 2..=9), locked for update where the
     /// backend can.
     fn select_tokens_not_under_key(
