@@ -179,6 +179,29 @@ pub struct RawTokenRow {
 const RAW_TOKEN_ROWS: &str = "SELECT id, user_id, provider, access_token_encrypted, \
     refresh_token_encrypted FROM user_oauth_tokens ORDER BY user_id, provider";
 
+/// A row of [`RAW_TOKEN_ROWS`] with ids as the backend stores them (`Id`).
+#[derive(sqlx::FromRow)]
+struct StoredTokenRow<Id> {
+    id: Id,
+    user_id: Id,
+    provider: String,
+    access_token_encrypted: Vec<u8>,
+    refresh_token_encrypted: Option<Vec<u8>>,
+}
+
+impl<Id> StoredTokenRow<Id> {
+    /// The row with its ids read by `uuid`.
+    fn parse(self, uuid: impl Fn(Id) -> eyre::Result<uuid::Uuid>) -> eyre::Result<RawTokenRow> {
+        Ok(RawTokenRow {
+            id: uuid(self.id)?,
+            user_id: UserId::from(uuid(self.user_id)?),
+            provider: self.provider,
+            access_token_encrypted: self.access_token_encrypted,
+            refresh_token_encrypted: self.refresh_token_encrypted,
+        })
+    }
+}
+
 /// What a backend needs to run the shared suite.
 pub trait TestBackend: Backend {
     /// The other backend.
@@ -280,18 +303,10 @@ impl TestBackend for Sqlite {
 
     async fn raw_token_rows(url: &str) -> eyre::Result<Vec<RawTokenRow>> {
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        let rows: Vec<(String, String, String, Vec<u8>, Option<Vec<u8>>)> =
+        let rows: Vec<StoredTokenRow<String>> =
             sqlx::query_as(RAW_TOKEN_ROWS).fetch_all(&mut conn).await?;
         rows.into_iter()
-            .map(|(id, user, provider, access, refresh)| {
-                Ok(RawTokenRow {
-                    id: id.parse()?,
-                    user_id: UserId::from(user.parse::<uuid::Uuid>()?),
-                    provider,
-                    access_token_encrypted: access,
-                    refresh_token_encrypted: refresh,
-                })
-            })
+            .map(|row| row.parse(|id| Ok(id.parse()?)))
             .collect()
     }
 
@@ -387,18 +402,9 @@ impl TestBackend for Postgres {
 
     async fn raw_token_rows(url: &str) -> eyre::Result<Vec<RawTokenRow>> {
         let mut conn = sqlx::PgConnection::connect(url).await?;
-        let rows: Vec<(uuid::Uuid, uuid::Uuid, String, Vec<u8>, Option<Vec<u8>>)> =
+        let rows: Vec<StoredTokenRow<uuid::Uuid>> =
             sqlx::query_as(RAW_TOKEN_ROWS).fetch_all(&mut conn).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, user, provider, access, refresh)| RawTokenRow {
-                id,
-                user_id: UserId::from(user),
-                provider,
-                access_token_encrypted: access,
-                refresh_token_encrypted: refresh,
-            })
-            .collect())
+        rows.into_iter().map(|row| row.parse(Ok)).collect()
     }
 
     async fn raw_count(url: &str, table: &'static str) -> eyre::Result<i64> {
