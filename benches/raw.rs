@@ -76,8 +76,8 @@ struct RawActivity<T> {
     updated_at: T,
 }
 
-fn aad(user: UserId, column: &str) -> Vec<u8> {
-    format!("pierre-store/user_oauth_tokens/{user}/strava/{column}").into_bytes()
+fn aad(user: UserId, token: &str) -> Vec<u8> {
+    format!("pierre-store/user_oauth_tokens/{user}/strava/{token}").into_bytes()
 }
 
 impl<B: sqlx::Database> RawCtx<B> {
@@ -258,6 +258,8 @@ macro_rules! raw_backend {
                     .bind(ctx.seal(access, &aad(user, "access_token")))
                     .bind(ctx.seal(refresh, &aad(user, "refresh_token")))
                     .bind(now)
+                    // The row's own id, used when the user has no token yet.
+                    .bind(uuid::Uuid::new_v4().to_string())
                     .execute(&ctx.pool)
                     .await?;
                 Ok(())
@@ -339,12 +341,12 @@ raw_backend!(Sqlite, i64, now_micros(), {
     user_by_email: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE email = ?1",
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = ?1",
     settle: "PRAGMA optimize",
-    token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
-    upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
+    token: "SELECT access_token_encrypted, refresh_token_encrypted, expires_at, scope FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2",
+    upsert_token: "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted, refresh_token_encrypted, created_at, updated_at) VALUES (?6, ?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token_encrypted = excluded.access_token_encrypted, refresh_token_encrypted = excluded.refresh_token_encrypted, updated_at = excluded.updated_at",
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, ?2, ?3, ?4, ?5, ?6 FROM api_keys k WHERE k.id = ?1",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms), MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = ?1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration), AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
-    activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?3",
+    activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ?1 AND user_id = ?2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?3",
 });
 
 raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
@@ -352,10 +354,10 @@ raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
     user_by_email: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE email = $1",
     user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = $1",
     settle: "VACUUM ANALYZE",
-    token: "SELECT access_token, refresh_token, expires_at, scope FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
-    upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
+    token: "SELECT access_token_encrypted, refresh_token_encrypted, expires_at, scope FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2",
+    upsert_token: "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted, refresh_token_encrypted, created_at, updated_at) VALUES ($6::uuid, $1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, provider) DO UPDATE SET access_token_encrypted = excluded.access_token_encrypted, refresh_token_encrypted = excluded.refresh_token_encrypted, updated_at = excluded.updated_at",
     usage: "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code, response_time_ms) SELECT k.id, $2::timestamptz, $3::text, $4::text, $5::bigint, $6::bigint FROM api_keys k WHERE k.id = $1 FOR KEY SHARE",
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms)::DOUBLE PRECISION, MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = $1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration)::BIGINT, AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL",
-    activities: "SELECT id, tenant_id, user_id, name, activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",
+    activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",
 });

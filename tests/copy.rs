@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb, raw_counts, seed_tenants};
+use common::{RawTokenRow, TestBackend, TestDb, raw_counts, seed_tenants};
 use pierre_store::{
     Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
     UsageRecorderConfig, User, UserId,
@@ -149,6 +149,13 @@ async fn copies_everything<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
     assert!(
         t.get_oauth_token(runner, OAuthProvider::Strava).await? == Some(token),
         "the token decrypts on the target"
+    );
+    let token_ids =
+        |rows: Vec<RawTokenRow>| -> Vec<Uuid> { rows.into_iter().map(|row| row.id).collect() };
+    assert_eq!(
+        token_ids(B::raw_token_rows(&target_db.url).await?),
+        token_ids(A::raw_token_rows(&source.url).await?),
+        "the token keeps its id"
     );
     let found = t
         .authenticate_api_key(&plaintext)

@@ -64,7 +64,7 @@ async fn raw_queries_without_the_tenant_setting_see_no_activities() -> eyre::Res
         let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities").fetch_one(&mut *tx).await?;
         assert_eq!(visible, 3, "only tenant A's rows");
         let smuggled = sqlx::query(
-            "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance, duration,
+            "INSERT INTO activities (id, tenant_id, user_id, name, type, distance, duration,
                 start_date, created_at, updated_at) VALUES ($1, $2, $3, 'x', 'run', 0, 0, now(), now(), now())",
         )
         .bind(uuid::Uuid::new_v4())
@@ -119,7 +119,7 @@ async fn all_tenants_reads_everything_and_writes_nothing_more() -> eyre::Result<
         .rows_affected();
     assert_eq!(deleted, 0, "nor to delete");
     let inserted = sqlx::query(
-        "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance, duration,
+        "INSERT INTO activities (id, tenant_id, user_id, name, type, distance, duration,
             start_date, created_at, updated_at) VALUES ($1, $2, $3, 'x', 'run', 0, 0, now(), now(), now())",
     )
     .bind(uuid::Uuid::new_v4())

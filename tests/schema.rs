@@ -3,10 +3,13 @@
 
 mod common;
 
-use common::{Cleanup, PerBackend, TestBackend};
+use common::{Cleanup, PerBackend, RawTokenRow, TestBackend, TestDb};
 use pierre_store::{
-    Activity, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, Store, Tenant, TenantId, User,
+    Activity, ActivityId, ApiKey, ApiKeyUsage, EncryptionKey, Error, JwtUsage, OAuthProvider,
+    OAuthToken, Store, Tenant, TenantId, User,
 };
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
 
 backend_tests!(
     a_new_database_has_no_version_and_every_migration_pending,
@@ -16,6 +19,8 @@ backend_tests!(
     a_database_newer_than_this_build_is_refused,
     upgrading_keeps_usage_rows_and_their_deletion_cascade,
     upgrading_keeps_tenants_and_activities_and_stops_owner_deletion,
+    upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypts,
+    every_seed_column_exists_by_its_seed_name,
 );
 
 async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
@@ -176,7 +181,8 @@ async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>()
 /// The migration that stops a tenant owner's deletion from cascading (20261201000002;
 /// SQLite rebuilds `tenants` and `activities`) keeps every tenant and activity, soft-deleted
 /// ones included; afterwards the foreign keys are still enforced, deleting an owner is
-/// refused, and deleting a tenant still removes its activities.
+/// refused, and deleting a tenant still removes its activities. The activities are written
+/// with raw SQL by that version's column names (`activity_type`, renamed `type` since).
 async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: TestBackend>()
 -> eyre::Result<()> {
     let (store, url, _cleanup) = fresh::<B>().await?;
@@ -188,17 +194,32 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
         .create_user(&User::new("member@example.com", "h"))
         .await?;
     let mut tenants = Vec::new();
+    let mut hidden = None;
     for slug in ["one", "two"] {
         let tenant = Tenant::new(slug, slug, owner);
         store.create_tenant(&tenant).await?;
-        for user in [owner, member, member] {
-            let activity = Activity::new(user, "Run", "run", 2.5, 600, tenant.created_at);
-            store.create_activity(tenant.id, &activity).await?;
+        for (n, user) in [owner, member, member].into_iter().enumerate() {
+            let id = ActivityId::new();
+            // One of the member's activities in the first tenant is soft-deleted.
+            let deleted = slug == "one" && n == 2;
+            if deleted {
+                hidden = Some(id);
+            }
+            let insert = format!(
+                "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+                    duration, start_date, created_at, updated_at, deleted_at)
+                 SELECT {id}, id, {user}, 'Run', 'run', 2.5, 600, created_at, created_at,
+                    created_at, {deleted_at}
+                 FROM tenants WHERE slug = '{slug}'",
+                id = id_literal::<B>(id),
+                user = id_literal::<B>(user),
+                deleted_at = if deleted { "created_at" } else { "NULL" },
+            );
+            B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
         }
         tenants.push(tenant);
     }
-    let hidden = store.get_user_activities(tenants[0].id, member, 1).await?[0].id;
-    assert!(store.delete_activity(tenants[0].id, hidden).await?);
+    let hidden = hidden.expect("one activity soft-deleted");
 
     store.migrate().await?;
     assert!(store.schema_version().await? > Some(20_261_130_000_002));
@@ -256,5 +277,214 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
     let deleted = store.delete_tenant(tenants[1].id).await?;
     assert_eq!(deleted.activities, 3);
     assert_eq!(B::raw_count(&url, "activities").await?, 3);
+    Ok(())
+}
+
+/// The last schema version before `user_oauth_tokens` had the seed's `id`,
+/// `access_token_encrypted` and `refresh_token_encrypted` columns.
+const BEFORE_SEED_TOKEN_COLUMNS: i64 = 20_261_201_000_005;
+
+/// `id` as an SQL literal of this backend's id columns.
+fn id_literal<B: TestBackend>(id: impl std::fmt::Display) -> String {
+    B::of(PerBackend {
+        sqlite: "'{id}'",
+        postgres: "'{id}'::uuid",
+    })
+    .replace("{id}", &id.to_string())
+}
+
+/// `bytes` as an SQL literal of this backend.
+fn bytes_literal<B: TestBackend>(bytes: Option<&[u8]>) -> String {
+    bytes.map_or_else(
+        || "NULL".to_owned(),
+        |bytes| {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            B::of(PerBackend {
+                sqlite: "X'{hex}'",
+                postgres: "'\\x{hex}'::bytea",
+            })
+            .replace("{hex}", &hex)
+        },
+    )
+}
+
+/// The migration that gives `user_oauth_tokens` the seed's column names and its own `id`
+/// (20261202000001; SQLite rebuilds the table) keeps every token, each still decrypting
+/// (the ciphertexts' associated data names the token, not the column), gives every row a
+/// distinct id, and leaves usage rows alone. The tokens are sealed by this build's store
+/// (on a second, current database with the same key and user ids) and written into the
+/// old columns with raw SQL, as a database of the previous release holds them.
+async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypts<
+    B: TestBackend,
+>() -> eyre::Result<()> {
+    let sealer = TestDb::<B>::new().await?;
+    let (url, _cleanup) = B::fresh_database().await?;
+    let store = Store::<B>::new(&url, sealer.key.clone()).await?;
+    store.migrate_to(BEFORE_SEED_TOKEN_COLUMNS).await?;
+
+    let expires_at = OffsetDateTime::from_unix_timestamp(1_790_000_000)?;
+    let token = |access: &str, refresh: Option<&str>| OAuthToken {
+        access_token: access.into(),
+        refresh_token: refresh.map(Into::into),
+        expires_at: Some(expires_at),
+        scope: Some("read".into()),
+    };
+    let mut expected = Vec::new();
+    for (n, providers) in [
+        vec![OAuthProvider::Strava, OAuthProvider::Fitbit],
+        vec![OAuthProvider::Garmin],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let user = User::new(&format!("user{n}@example.com"), "hash");
+        store.create_user(&user).await?;
+        sealer.store.create_user(&user).await?;
+        let key = store
+            .create_api_key(&ApiKey::new(user.id, "k", &format!("hash-{n}"), "pk_"))
+            .await?;
+        store
+            .record_api_usage(&ApiKeyUsage::new(key, "/mcp", "POST", 200))
+            .await?;
+        store
+            .record_jwt_usage(&JwtUsage::new(user.id, "/jwt", "GET", 200))
+            .await?;
+        for provider in providers {
+            let refresh = (provider != OAuthProvider::Fitbit).then_some("refresh-secret");
+            let token = token(&format!("access-{n}-{provider}"), refresh);
+            sealer
+                .store
+                .upsert_oauth_token(user.id, provider, &token)
+                .await?;
+            let (access, refresh) =
+                B::raw_token_columns(&sealer.url, user.id, provider.as_str()).await?;
+            let insert = format!(
+                "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token,
+                    expires_at, scope, created_at, updated_at)
+                 SELECT id, '{provider}', {access}, {refresh}, {expires}, 'read', created_at,
+                    created_at
+                 FROM users WHERE id = {user}",
+                provider = provider.as_str(),
+                access = bytes_literal::<B>(Some(&access)),
+                refresh = bytes_literal::<B>(refresh.as_deref()),
+                expires = B::of(PerBackend {
+                    sqlite: "1790000000000000",
+                    postgres: "to_timestamp(1790000000)"
+                }),
+                user = id_literal::<B>(user.id),
+            );
+            B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
+            expected.push((user.id, provider, token));
+        }
+    }
+
+    store.migrate().await?;
+    let rows = B::raw_token_rows(&url).await?;
+    assert!(store.schema_version().await? > Some(BEFORE_SEED_TOKEN_COLUMNS));
+    for (user, provider, token) in &expected {
+        assert!(
+            store.get_oauth_token(*user, *provider).await?.as_ref() == Some(token),
+            "{user} {provider} decrypts after the upgrade"
+        );
+    }
+    assert_eq!(rows.len(), expected.len());
+    let ids: BTreeSet<_> = rows.iter().map(|row| row.id).collect();
+    assert_eq!(ids.len(), rows.len(), "distinct ids: {ids:?}");
+    assert!(
+        rows.iter().all(|row| row.id.get_version_num() == 4),
+        "{ids:?}"
+    );
+    for old in ["access_token", "refresh_token"] {
+        let sql = format!("SELECT {old} FROM user_oauth_tokens");
+        assert!(
+            B::raw_execute(&url, Box::leak(sql.into_boxed_str()))
+                .await
+                .is_err(),
+            "column {old} is gone"
+        );
+    }
+    assert_eq!(B::raw_count(&url, "api_key_usage").await?, 2);
+    assert_eq!(B::raw_count(&url, "jwt_usage").await?, 2);
+    assert_eq!(
+        store.get_usage_stats(expected[0].0).await?.total_requests,
+        1
+    );
+
+    // Replacing a token keeps its row id; the user's cascade still deletes its tokens.
+    let (user, provider, _) = &expected[0];
+    let id_of = |rows: &[RawTokenRow]| {
+        rows.iter()
+            .find(|row| row.user_id == *user && row.provider == provider.as_str())
+            .map(|row| row.id)
+    };
+    let replaced = token("replaced", None);
+    store
+        .upsert_oauth_token(*user, *provider, &replaced)
+        .await?;
+    assert!(store.get_oauth_token(*user, *provider).await? == Some(replaced));
+    let after: Vec<_> = B::raw_token_rows(&url).await?;
+    assert_eq!(id_of(&after), id_of(&rows));
+    assert_eq!(after.iter().map(|row| row.id).collect::<BTreeSet<_>>(), ids);
+    assert!(store.delete_user(*user).await?);
+    assert_eq!(B::raw_token_rows(&url).await?.len(), 1);
+    Ok(())
+}
+
+/// Every column of the seed's tables (`shared/seed-database-layer.md`: its schema section,
+/// and for `activities` the columns its queries name), by the seed's names.
+const SEED_COLUMNS: [(&str, &str); 8] = [
+    (
+        "users",
+        "id, email, password_hash, firstname, lastname, status, is_admin, tier, \
+         rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, \
+         suspended_at, suspended_by, suspension_reason",
+    ),
+    (
+        "user_oauth_tokens",
+        "id, user_id, provider, access_token_encrypted, refresh_token_encrypted, expires_at, \
+         scope, created_at, updated_at",
+    ),
+    (
+        "api_keys",
+        "id, user_id, name, key_hash, key_prefix, tier, scopes, is_active, last_used, \
+         usage_count, rate_limit_override, expires_at, created_at, metadata",
+    ),
+    (
+        "tenants",
+        "id, name, slug, domain, plan, owner_user_id, is_active, created_at, updated_at",
+    ),
+    (
+        "a2a_clients",
+        "id, name, api_key_hash, capabilities, rate_limit_per_day, is_active, created_at, \
+         last_used, metadata",
+    ),
+    (
+        "api_key_usage",
+        "id, api_key_id, timestamp, endpoint, method, status_code, response_time_ms, \
+         request_size_bytes, response_size_bytes, ip_address, user_agent, error_message",
+    ),
+    (
+        "jwt_usage",
+        "id, user_id, timestamp, endpoint, method, status_code, response_time_ms, \
+         request_size_bytes, response_size_bytes, ip_address, user_agent",
+    ),
+    (
+        "activities",
+        "id, tenant_id, user_id, name, type, distance, duration, start_date, created_at, \
+         updated_at, deleted_at",
+    ),
+];
+
+/// Readers outside the library (operators with `sqlite3` / `psql`, the origin server's SQL,
+/// analytics) use the seed's names: each seed column is selectable by its name, with raw
+/// SQL, on a freshly migrated database of either backend.
+async fn every_seed_column_exists_by_its_seed_name<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    for (table, columns) in SEED_COLUMNS {
+        let sql = format!("SELECT {columns} FROM {table} WHERE 1 = 0");
+        B::raw_execute(&db.admin_url(), Box::leak(sql.into_boxed_str()))
+            .await
+            .map_err(|err| eyre::eyre!("{table}: {err}"))?;
+    }
     Ok(())
 }

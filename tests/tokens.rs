@@ -19,6 +19,7 @@ backend_tests!(
     token_for_missing_user_or_invalid_token_is_rejected,
     tokens_expiring_before_an_instant_oldest_first_without_decrypting,
     tokens_expiring_refuses_bad_limits,
+    each_token_row_has_its_own_id_kept_when_the_token_is_replaced,
 );
 
 fn token(access: &str, refresh: Option<&str>) -> OAuthToken {
@@ -463,5 +464,61 @@ async fn tokens_expiring_refuses_bad_limits<B: TestBackend>() -> eyre::Result<()
         ),
         "{err:?}"
     );
+    Ok(())
+}
+
+/// `user_oauth_tokens.id` (the seed's column) identifies the row: every token gets a
+/// distinct UUID, replacing the token keeps it, deleting and storing again gives a new one.
+async fn each_token_row_has_its_own_id_kept_when_the_token_is_replaced<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let (a, b) = (
+        user(&db, "a@example.com").await?,
+        user(&db, "b@example.com").await?,
+    );
+    for (user, provider) in [
+        (a, OAuthProvider::Strava),
+        (a, OAuthProvider::Fitbit),
+        (b, OAuthProvider::Strava),
+    ] {
+        db.store
+            .upsert_oauth_token(user, provider, &token("first", Some("r")))
+            .await?;
+    }
+    let ids = |rows: Vec<common::RawTokenRow>| -> Vec<_> {
+        rows.into_iter()
+            .map(|row| ((row.user_id, row.provider), row.id))
+            .collect()
+    };
+    let before = ids(B::raw_token_rows(&db.url).await?);
+    let distinct: std::collections::BTreeSet<_> = before.iter().map(|(_, id)| *id).collect();
+    assert_eq!(distinct.len(), 3, "{before:?}");
+    assert!(distinct.iter().all(|id| id.get_version_num() == 4));
+
+    db.store
+        .upsert_oauth_token(a, OAuthProvider::Strava, &token("second", None))
+        .await?;
+    assert_eq!(
+        ids(B::raw_token_rows(&db.url).await?),
+        before,
+        "replaced in place"
+    );
+
+    assert!(
+        db.store
+            .delete_oauth_token(b, OAuthProvider::Strava)
+            .await?
+    );
+    db.store
+        .upsert_oauth_token(b, OAuthProvider::Strava, &token("again", None))
+        .await?;
+    let after = ids(B::raw_token_rows(&db.url).await?);
+    let again = |rows: &[((UserId, String), uuid::Uuid)]| {
+        rows.iter()
+            .find(|((user, _), _)| *user == b)
+            .map(|(_, id)| *id)
+    };
+    assert_ne!(again(&after), again(&before), "a new row, a new id");
+    assert_eq!(after.len(), 3);
     Ok(())
 }

@@ -15,7 +15,7 @@ use sqlx::{
 use time::OffsetDateTime;
 use uuid::{Uuid, fmt::Hyphenated};
 
-use crate::model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
+use crate::model::{A2AClientId, ActivityId, ApiKeyId, OAuthTokenId, TenantId, UserId};
 
 /// A point in time as the store writes it: UTC, whole microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,4 +135,11 @@ macro_rules! uuid_codec {
     )+};
 }
 
-uuid_codec!(UserId, TenantId, ApiKeyId, A2AClientId, ActivityId);
+uuid_codec!(
+    UserId,
+    TenantId,
+    ApiKeyId,
+    A2AClientId,
+    ActivityId,
+    OAuthTokenId
+);

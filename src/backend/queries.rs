@@ -148,7 +148,8 @@ pub trait UserQueries: sqlx::Database {
 
 /// `user_oauth_tokens`.
 pub trait TokenQueries: sqlx::Database {
-    /// Inserts, or replaces tokens, expiry, scope and `updated_at` of the existing row.
+    /// Inserts the row, or replaces tokens, expiry, scope and `updated_at` of the existing
+    /// row of `(user_id, provider)`, which keeps its `id` and `created_at`.
     fn upsert_oauth_token(
         pool: &Pool<Self>,
         row: &OAuthTokenRow,
@@ -158,7 +159,7 @@ pub trait TokenQueries: sqlx::Database {
         user_id: UserId,
         provider: &str,
     ) -> impl Future<Output = sqlx::Result<Option<OAuthTokenRow>>> + Send;
-    /// Up to `limit` token rows after `(user_id, provider)` in key order with a column
+    /// Up to `limit` token rows after `(user_id, provider)` in that order with a column
     /// whose header does not carry `key_id` (bytes 2..=9), locked for update where the
     /// backend can.
     fn select_tokens_not_under_key(

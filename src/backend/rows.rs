@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use super::codec::Timestamp;
-use crate::model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
+use crate::model::{A2AClientId, ActivityId, ApiKeyId, OAuthTokenId, TenantId, UserId};
 
 /// A `users` row.
 #[derive(Debug)]
@@ -33,10 +33,11 @@ pub struct UserRow {
 /// A `user_oauth_tokens` row; the tokens are ciphertexts.
 #[derive(Debug)]
 pub struct OAuthTokenRow {
+    pub id: OAuthTokenId,
     pub user_id: UserId,
     pub provider: String,
-    pub access_token: Vec<u8>,
-    pub refresh_token: Option<Vec<u8>>,
+    pub access_token_encrypted: Vec<u8>,
+    pub refresh_token_encrypted: Option<Vec<u8>>,
     pub expires_at: Option<Timestamp>,
     pub scope: Option<String>,
     pub created_at: Timestamp,
@@ -49,8 +50,8 @@ pub struct OAuthTokenRow {
 pub struct TokenCiphertextRow {
     pub user_id: UserId,
     pub provider: String,
-    pub access_token: Vec<u8>,
-    pub refresh_token: Option<Vec<u8>>,
+    pub access_token_encrypted: Vec<u8>,
+    pub refresh_token_encrypted: Option<Vec<u8>>,
 }
 
 /// Which token of `user_oauth_tokens` expires when (no encrypted column).
@@ -232,6 +233,7 @@ pub struct ActivityRow {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub name: String,
+    /// The `type` column (the seed's name; a Rust keyword).
     pub activity_type: String,
     pub distance: f64,
     pub duration: i64,
@@ -247,6 +249,7 @@ pub struct StoredActivityRow {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub name: String,
+    /// The `type` column (the seed's name; a Rust keyword).
     pub activity_type: String,
     pub distance: f64,
     pub duration: i64,

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 macro_rules! uuid_id {
-    ($(#[$doc:meta] $name:ident),+ $(,)?) => {$(
-        #[$doc]
+    ($($(#[$doc:meta])+ $name:ident),+ $(,)?) => {$(
+        $(#[$doc])+
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
@@ -64,4 +64,9 @@ uuid_id! {
     A2AClientId,
     /// Identifies an [`Activity`](crate::Activity).
     ActivityId,
+    /// Identifies a stored OAuth token row (`user_oauth_tokens.id`, the seed's column). The
+    /// store assigns it when a user's token at a provider is first stored and keeps it
+    /// when the token is replaced; callers address tokens by user and provider, so it
+    /// stays inside the crate.
+    OAuthTokenId,
 }

@@ -14,6 +14,7 @@ pub use a2a::A2AClient;
 pub use activity::{Activity, UserStats};
 pub use api_key::ApiKey;
 pub use enums::{ApiKeyTier, OAuthProvider, TenantPlan, UserStatus, UserTier};
+pub(crate) use ids::OAuthTokenId;
 pub use ids::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId};
 pub use oauth::{ExpiringToken, OAuthToken};
 pub use tenant::{DeletedTenant, Tenant};

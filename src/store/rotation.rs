@@ -202,9 +202,9 @@ impl<B: Backend> Store<B> {
 fn reencrypt(keys: &KeyRing, row: &TokenCiphertextRow) -> Result<TokenCiphertextRow> {
     let provider: OAuthProvider = stored_enum("provider", &row.provider)?;
     let access_aad = aad(row.user_id, provider, "access_token");
-    let access = keys.decrypt(&row.access_token, &access_aad, "access_token")?;
+    let access = keys.decrypt(&row.access_token_encrypted, &access_aad, "access_token")?;
     let refresh = row
-        .refresh_token
+        .refresh_token_encrypted
         .as_deref()
         .map(|sealed| {
             let refresh_aad = aad(row.user_id, provider, "refresh_token");
@@ -215,7 +215,7 @@ fn reencrypt(keys: &KeyRing, row: &TokenCiphertextRow) -> Result<TokenCiphertext
     Ok(TokenCiphertextRow {
         user_id: row.user_id,
         provider: row.provider.clone(),
-        access_token: keys.encrypt(&access, &access_aad),
-        refresh_token: refresh,
+        access_token_encrypted: keys.encrypt(&access, &access_aad),
+        refresh_token_encrypted: refresh,
     })
 }

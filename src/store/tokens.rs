@@ -4,13 +4,20 @@ use super::convert::stored_enum;
 use crate::{
     Backend, Error, ExpiringToken, OAuthProvider, OAuthToken, Result, Store, UserId,
     backend::{codec::Timestamp, rows::OAuthTokenRow},
-    clock, validate,
+    clock,
+    model::OAuthTokenId,
+    validate,
 };
 
 /// The associated data of an encrypted token column: binds the ciphertext to its row and
 /// column, so a value copied to another user, provider or column does not decrypt.
-pub(super) fn aad(user: UserId, provider: OAuthProvider, column: &str) -> Vec<u8> {
-    format!("pierre-store/user_oauth_tokens/{user}/{provider}/{column}").into_bytes()
+///
+/// `token` is `"access_token"` or `"refresh_token"`: part of the ciphertext format, not the
+/// column's name. The columns were renamed to the seed's `access_token_encrypted` /
+/// `refresh_token_encrypted` (migration 20261202000001) and these strings were kept: never
+/// change them, or no token stored before stops decrypting (`Error::Decryption`).
+pub(super) fn aad(user: UserId, provider: OAuthProvider, token: &str) -> Vec<u8> {
+    format!("pierre-store/user_oauth_tokens/{user}/{provider}/{token}").into_bytes()
 }
 
 impl<B: Backend> Store<B> {
@@ -43,11 +50,14 @@ impl<B: Backend> Store<B> {
             let no_key_switch = self.no_key_switch().await;
             let keys = self.keys();
             let row = OAuthTokenRow {
+                // Used only when the user has no token at `provider` yet: a replaced row
+                // keeps its id.
+                id: OAuthTokenId::new(),
                 user_id: user,
                 provider: provider.as_str().to_owned(),
-                access_token: keys
+                access_token_encrypted: keys
                     .encrypt(&token.access_token, &aad(user, provider, "access_token")),
-                refresh_token: token
+                refresh_token_encrypted: token
                     .refresh_token
                     .as_deref()
                     .map(|t| keys.encrypt(t, &aad(user, provider, "refresh_token"))),
@@ -94,12 +104,12 @@ impl<B: Backend> Store<B> {
             };
             let keys = self.keys();
             let access_token = keys.decrypt(
-                &row.access_token,
+                &row.access_token_encrypted,
                 &aad(user, provider, "access_token"),
                 "access_token",
             )?;
             let refresh_token = row
-                .refresh_token
+                .refresh_token_encrypted
                 .map(|sealed| {
                     keys.decrypt(
                         &sealed,

@@ -185,6 +185,31 @@ impl Drop for Cleanup {
     }
 }
 
+/// A `user_oauth_tokens` row as stored (see [`RawSql::raw_token_rows`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTokenRow {
+    /// The row's own id.
+    pub id: uuid::Uuid,
+    /// The owner.
+    pub user_id: UserId,
+    /// The provider, as stored.
+    pub provider: String,
+    /// The sealed access token.
+    pub access_token_encrypted: Vec<u8>,
+    /// The sealed refresh token, if any.
+    pub refresh_token_encrypted: Option<Vec<u8>>,
+}
+
+/// A `user_oauth_tokens` row with ids as the backend stores them (`Id`).
+#[derive(sqlx::FromRow)]
+pub struct StoredTokenRow<Id> {
+    id: Id,
+    user_id: Id,
+    provider: String,
+    access_token_encrypted: Vec<u8>,
+    refresh_token_encrypted: Option<Vec<u8>>,
+}
+
 /// One value per backend, for what a test does differently on each (raw SQL in each
 /// dialect, say). A new backend adds a field: the compiler then names every place that
 /// must say what to do on it.
@@ -214,11 +239,13 @@ pub trait TestBackend: Backend + RawSql {
 pub trait Dialect: sqlx::Database {
     /// How a bound id is written: ids are stored as text on SQLite, as `uuid` on
     /// PostgreSQL.
-    type Id: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + 'static;
+    type Id: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
     /// Parameter `n` of a statement: `?n` or `$n`.
     fn param(n: u8) -> String;
     /// `id` as this backend stores it.
     fn id(id: uuid::Uuid) -> Self::Id;
+    /// An id as this backend stores it, read back.
+    fn parse_id(id: Self::Id) -> eyre::Result<uuid::Uuid>;
     /// The rows a statement affected (sqlx has no trait for it).
     fn rows_affected(done: &Self::QueryResult) -> u64;
 }
@@ -232,6 +259,10 @@ impl Dialect for Sqlite {
 
     fn id(id: uuid::Uuid) -> String {
         id.to_string()
+    }
+
+    fn parse_id(id: String) -> eyre::Result<uuid::Uuid> {
+        Ok(id.parse()?)
     }
 
     fn rows_affected(done: &sqlx::sqlite::SqliteQueryResult) -> u64 {
@@ -250,6 +281,10 @@ impl Dialect for Postgres {
         id
     }
 
+    fn parse_id(id: uuid::Uuid) -> eyre::Result<uuid::Uuid> {
+        Ok(id)
+    }
+
     fn rows_affected(done: &sqlx::postgres::PgQueryResult) -> u64 {
         done.rows_affected()
     }
@@ -262,19 +297,24 @@ pub trait RawSql {
     fn raw_execute(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<u64>> + Send;
     /// `SELECT COUNT(*)` of a table.
     fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
-    /// The raw stored `(access_token, refresh_token)` columns of a token row.
+    /// The raw stored `(access_token_encrypted, refresh_token_encrypted)` columns of a token
+    /// row.
     fn raw_token_columns(
         url: &str,
         user: UserId,
         provider: &'static str,
     ) -> impl Future<Output = eyre::Result<(Vec<u8>, Option<Vec<u8>>)>> + Send;
-    /// Overwrites the stored `access_token` column of a token row with `bytes`.
+    /// Overwrites the stored `access_token_encrypted` column of a token row with `bytes`.
     fn raw_set_access_token(
         url: &str,
         user: UserId,
         provider: &'static str,
         bytes: Vec<u8>,
     ) -> impl Future<Output = eyre::Result<()>> + Send;
+    /// Every `user_oauth_tokens` row, read with raw SQL by the seed's column names
+    /// (`id`, `access_token_encrypted`, `refresh_token_encrypted`), ordered by user and
+    /// provider.
+    fn raw_token_rows(url: &str) -> impl Future<Output = eyre::Result<Vec<RawTokenRow>>> + Send;
 }
 
 impl<DB> RawSql for DB
@@ -286,6 +326,7 @@ where
     for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     for<'r> (Vec<u8>, Option<Vec<u8>>): sqlx::FromRow<'r, DB::Row>,
+    for<'r> StoredTokenRow<DB::Id>: sqlx::FromRow<'r, DB::Row>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn raw_execute(url: &str, sql: &'static str) -> eyre::Result<u64> {
@@ -302,6 +343,25 @@ where
             .await?)
     }
 
+    async fn raw_token_rows(url: &str) -> eyre::Result<Vec<RawTokenRow>> {
+        let mut conn = DB::Connection::connect(url).await?;
+        let sql = "SELECT id, user_id, provider, access_token_encrypted, \
+                   refresh_token_encrypted FROM user_oauth_tokens ORDER BY user_id, provider";
+        let rows: Vec<StoredTokenRow<DB::Id>> =
+            sqlx::query_as::<DB, _>(sql).fetch_all(&mut conn).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(RawTokenRow {
+                    id: DB::parse_id(row.id)?,
+                    user_id: UserId::from(DB::parse_id(row.user_id)?),
+                    provider: row.provider,
+                    access_token_encrypted: row.access_token_encrypted,
+                    refresh_token_encrypted: row.refresh_token_encrypted,
+                })
+            })
+            .collect()
+    }
+
     async fn raw_token_columns(
         url: &str,
         user: UserId,
@@ -309,7 +369,7 @@ where
     ) -> eyre::Result<(Vec<u8>, Option<Vec<u8>>)> {
         let mut conn = DB::Connection::connect(url).await?;
         let sql = format!(
-            "SELECT access_token, refresh_token FROM user_oauth_tokens \
+            "SELECT access_token_encrypted, refresh_token_encrypted FROM user_oauth_tokens \
              WHERE user_id = {} AND provider = {}",
             DB::param(1),
             DB::param(2)
@@ -329,7 +389,7 @@ where
     ) -> eyre::Result<()> {
         let mut conn = DB::Connection::connect(url).await?;
         let sql = format!(
-            "UPDATE user_oauth_tokens SET access_token = {} \
+            "UPDATE user_oauth_tokens SET access_token_encrypted = {} \
              WHERE user_id = {} AND provider = {}",
             DB::param(3),
             DB::param(1),

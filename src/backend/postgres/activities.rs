@@ -38,7 +38,7 @@ impl ActivityQueries for Postgres {
     async fn insert_activity(pool: &PgPool, row: &ActivityRow) -> sqlx::Result<()> {
         let mut tx = tenant_scope(pool, row.tenant_id).await?;
         sqlx::query!(
-            "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+            "INSERT INTO activities (id, tenant_id, user_id, name, type, distance,
                 duration, start_date, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             row.id as _,
@@ -68,7 +68,7 @@ impl ActivityQueries for Postgres {
             ActivityRow,
             r#"SELECT id AS "id!: ActivityId", tenant_id AS "tenant_id!: TenantId",
                 user_id AS "user_id!: UserId", name AS "name!",
-                activity_type AS "activity_type!", distance AS "distance!",
+                type AS "activity_type!", distance AS "distance!",
                 duration AS "duration!", start_date AS "start_date!: Timestamp",
                 created_at AS "created_at!: Timestamp", updated_at AS "updated_at!: Timestamp"
              FROM scoped_activity($1, $2)"#,
@@ -89,7 +89,7 @@ impl ActivityQueries for Postgres {
             ActivityRow,
             r#"SELECT id AS "id!: ActivityId", tenant_id AS "tenant_id!: TenantId",
                 user_id AS "user_id!: UserId", name AS "name!",
-                activity_type AS "activity_type!", distance AS "distance!",
+                type AS "activity_type!", distance AS "distance!",
                 duration AS "duration!", start_date AS "start_date!: Timestamp",
                 created_at AS "created_at!: Timestamp", updated_at AS "updated_at!: Timestamp"
              FROM scoped_user_activities($1, $2, $3)"#,

@@ -6,23 +6,25 @@ use crate::{
         codec::Timestamp,
         rows::{ExpiringTokenRow, OAuthTokenRow, TokenCiphertextRow},
     },
-    model::UserId,
+    model::{OAuthTokenId, UserId},
 };
 
 impl TokenQueries for Postgres {
     async fn upsert_oauth_token(pool: &PgPool, row: &OAuthTokenRow) -> sqlx::Result<()> {
         sqlx::query!(
-            "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token,
-                expires_at, scope, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted,
+                refresh_token_encrypted, expires_at, scope, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (user_id, provider) DO UPDATE SET
-                access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+                access_token_encrypted = excluded.access_token_encrypted,
+                refresh_token_encrypted = excluded.refresh_token_encrypted,
                 expires_at = excluded.expires_at, scope = excluded.scope,
                 updated_at = excluded.updated_at",
+            row.id as _,
             row.user_id as _,
             row.provider,
-            row.access_token,
-            row.refresh_token,
+            row.access_token_encrypted,
+            row.refresh_token_encrypted,
             row.expires_at as _,
             row.scope,
             row.created_at as _,
@@ -40,7 +42,8 @@ impl TokenQueries for Postgres {
     ) -> sqlx::Result<Option<OAuthTokenRow>> {
         sqlx::query_as!(
             OAuthTokenRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token,
+            r#"SELECT id AS "id: OAuthTokenId", user_id AS "user_id: UserId", provider,
+                access_token_encrypted, refresh_token_encrypted,
                 expires_at AS "expires_at: Timestamp", scope,
                 created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
              FROM user_oauth_tokens WHERE user_id = $1 AND provider = $2"#,
@@ -75,11 +78,12 @@ impl TokenQueries for Postgres {
     ) -> sqlx::Result<Vec<TokenCiphertextRow>> {
         sqlx::query_as!(
             TokenCiphertextRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token
+            r#"SELECT user_id AS "user_id: UserId", provider, access_token_encrypted,
+                refresh_token_encrypted
              FROM user_oauth_tokens
              WHERE (user_id, provider) > ($2, $3)
-               AND (substring(access_token FROM 2 FOR 8) <> $1
-                    OR (refresh_token IS NOT NULL AND substring(refresh_token FROM 2 FOR 8) <> $1))
+               AND (substring(access_token_encrypted FROM 2 FOR 8) <> $1
+                    OR (refresh_token_encrypted IS NOT NULL AND substring(refresh_token_encrypted FROM 2 FOR 8) <> $1))
              ORDER BY user_id, provider
              LIMIT $4
              FOR UPDATE"#,
@@ -97,12 +101,12 @@ impl TokenQueries for Postgres {
         row: &TokenCiphertextRow,
     ) -> sqlx::Result<u64> {
         let done = sqlx::query!(
-            "UPDATE user_oauth_tokens SET access_token = $3, refresh_token = $4
+            "UPDATE user_oauth_tokens SET access_token_encrypted = $3, refresh_token_encrypted = $4
              WHERE user_id = $1 AND provider = $2",
             row.user_id as _,
             row.provider,
-            row.access_token,
-            row.refresh_token
+            row.access_token_encrypted,
+            row.refresh_token_encrypted
         )
         .execute(conn)
         .await?;
@@ -112,8 +116,8 @@ impl TokenQueries for Postgres {
     async fn count_tokens_by_key(pool: &PgPool, key_id: &[u8]) -> sqlx::Result<(i64, i64)> {
         let counts = sqlx::query!(
             r#"SELECT COUNT(*) AS "total!",
-                COUNT(*) FILTER (WHERE substring(access_token FROM 2 FOR 8) <> $1
-                    OR (refresh_token IS NOT NULL AND substring(refresh_token FROM 2 FOR 8) <> $1))
+                COUNT(*) FILTER (WHERE substring(access_token_encrypted FROM 2 FOR 8) <> $1
+                    OR (refresh_token_encrypted IS NOT NULL AND substring(refresh_token_encrypted FROM 2 FOR 8) <> $1))
                     AS "stale!"
              FROM user_oauth_tokens"#,
             key_id

@@ -12,7 +12,7 @@ use crate::{
 impl ActivityQueries for Sqlite {
     async fn insert_activity(pool: &SqlitePool, row: &ActivityRow) -> sqlx::Result<()> {
         sqlx::query!(
-            "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+            "INSERT INTO activities (id, tenant_id, user_id, name, type, distance,
                 duration, start_date, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             row.id,
@@ -39,7 +39,7 @@ impl ActivityQueries for Sqlite {
         sqlx::query_as!(
             ActivityRow,
             r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
-                user_id AS "user_id: UserId", name, activity_type, distance, duration,
+                user_id AS "user_id: UserId", name, type AS activity_type, distance, duration,
                 start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
                 updated_at AS "updated_at: Timestamp"
              FROM activities WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL"#,
@@ -59,7 +59,7 @@ impl ActivityQueries for Sqlite {
         sqlx::query_as!(
             ActivityRow,
             r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
-                user_id AS "user_id: UserId", name, activity_type, distance, duration,
+                user_id AS "user_id: UserId", name, type AS activity_type, distance, duration,
                 start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
                 updated_at AS "updated_at: Timestamp"
              FROM activities

@@ -10,7 +10,7 @@ use crate::{
             StoredJwtUsageRow, TenantRow, UserRow,
         },
     },
-    model::{A2AClientId, ActivityId, ApiKeyId, TenantId, UserId},
+    model::{A2AClientId, ActivityId, ApiKeyId, OAuthTokenId, TenantId, UserId},
 };
 
 impl CopyQueries for Sqlite {
@@ -59,7 +59,8 @@ impl CopyQueries for Sqlite {
     ) -> sqlx::Result<Vec<OAuthTokenRow>> {
         sqlx::query_as!(
             OAuthTokenRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token,
+            r#"SELECT id AS "id: OAuthTokenId", user_id AS "user_id: UserId", provider,
+                access_token_encrypted, refresh_token_encrypted,
                 expires_at AS "expires_at: Timestamp", scope,
                 created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
              FROM user_oauth_tokens WHERE (user_id, provider) > (?1, ?2)
@@ -138,7 +139,7 @@ impl CopyQueries for Sqlite {
         sqlx::query_as!(
             StoredActivityRow,
             r#"SELECT id AS "id: ActivityId", tenant_id AS "tenant_id: TenantId",
-                user_id AS "user_id: UserId", name, activity_type, distance, duration,
+                user_id AS "user_id: UserId", name, type AS activity_type, distance, duration,
                 start_date AS "start_date: Timestamp", created_at AS "created_at: Timestamp",
                 updated_at AS "updated_at: Timestamp", deleted_at AS "deleted_at: Timestamp"
              FROM activities WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"#,
@@ -158,7 +159,7 @@ impl CopyQueries for Sqlite {
         let mut tx = Self::begin_write(pool).await?;
         for row in rows {
             sqlx::query!(
-                "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+                "INSERT INTO activities (id, tenant_id, user_id, name, type, distance,
                     duration, start_date, created_at, updated_at, deleted_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 row.id,

@@ -6,23 +6,25 @@ use crate::{
         codec::Timestamp,
         rows::{ExpiringTokenRow, OAuthTokenRow, TokenCiphertextRow},
     },
-    model::UserId,
+    model::{OAuthTokenId, UserId},
 };
 
 impl TokenQueries for Sqlite {
     async fn upsert_oauth_token(pool: &SqlitePool, row: &OAuthTokenRow) -> sqlx::Result<()> {
         sqlx::query!(
-            "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token,
-                expires_at, scope, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted,
+                refresh_token_encrypted, expires_at, scope, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (user_id, provider) DO UPDATE SET
-                access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+                access_token_encrypted = excluded.access_token_encrypted,
+                refresh_token_encrypted = excluded.refresh_token_encrypted,
                 expires_at = excluded.expires_at, scope = excluded.scope,
                 updated_at = excluded.updated_at",
+            row.id,
             row.user_id,
             row.provider,
-            row.access_token,
-            row.refresh_token,
+            row.access_token_encrypted,
+            row.refresh_token_encrypted,
             row.expires_at,
             row.scope,
             row.created_at,
@@ -40,7 +42,8 @@ impl TokenQueries for Sqlite {
     ) -> sqlx::Result<Option<OAuthTokenRow>> {
         sqlx::query_as!(
             OAuthTokenRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token,
+            r#"SELECT id AS "id: OAuthTokenId", user_id AS "user_id: UserId", provider,
+                access_token_encrypted, refresh_token_encrypted,
                 expires_at AS "expires_at: Timestamp", scope,
                 created_at AS "created_at: Timestamp", updated_at AS "updated_at: Timestamp"
              FROM user_oauth_tokens WHERE user_id = ?1 AND provider = ?2"#,
@@ -75,11 +78,12 @@ impl TokenQueries for Sqlite {
     ) -> sqlx::Result<Vec<TokenCiphertextRow>> {
         sqlx::query_as!(
             TokenCiphertextRow,
-            r#"SELECT user_id AS "user_id: UserId", provider, access_token, refresh_token
+            r#"SELECT user_id AS "user_id: UserId", provider, access_token_encrypted,
+                refresh_token_encrypted
              FROM user_oauth_tokens
              WHERE (user_id, provider) > (?2, ?3)
-               AND (substr(access_token, 2, 8) <> ?1
-                    OR (refresh_token IS NOT NULL AND substr(refresh_token, 2, 8) <> ?1))
+               AND (substr(access_token_encrypted, 2, 8) <> ?1
+                    OR (refresh_token_encrypted IS NOT NULL AND substr(refresh_token_encrypted, 2, 8) <> ?1))
              ORDER BY user_id, provider
              LIMIT ?4"#,
             key_id,
@@ -96,12 +100,12 @@ impl TokenQueries for Sqlite {
         row: &TokenCiphertextRow,
     ) -> sqlx::Result<u64> {
         let done = sqlx::query!(
-            "UPDATE user_oauth_tokens SET access_token = ?3, refresh_token = ?4
+            "UPDATE user_oauth_tokens SET access_token_encrypted = ?3, refresh_token_encrypted = ?4
              WHERE user_id = ?1 AND provider = ?2",
             row.user_id,
             row.provider,
-            row.access_token,
-            row.refresh_token
+            row.access_token_encrypted,
+            row.refresh_token_encrypted
         )
         .execute(conn)
         .await?;
@@ -111,8 +115,8 @@ impl TokenQueries for Sqlite {
     async fn count_tokens_by_key(pool: &SqlitePool, key_id: &[u8]) -> sqlx::Result<(i64, i64)> {
         let counts = sqlx::query!(
             r#"SELECT COUNT(*) AS "total!: i64",
-                COUNT(*) FILTER (WHERE substr(access_token, 2, 8) <> ?1
-                    OR (refresh_token IS NOT NULL AND substr(refresh_token, 2, 8) <> ?1))
+                COUNT(*) FILTER (WHERE substr(access_token_encrypted, 2, 8) <> ?1
+                    OR (refresh_token_encrypted IS NOT NULL AND substr(refresh_token_encrypted, 2, 8) <> ?1))
                     AS "stale!: i64"
              FROM user_oauth_tokens"#,
             key_id
