@@ -9,7 +9,7 @@ use std::{
 };
 
 use common::{
-    Cleanup, TestBackend, database_exists, missing_database_url, raw_counts, seed_tenants,
+    Cleanup, RawSql, TestBackend, database_exists, missing_database_url, raw_counts, seed_tenants,
 };
 use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, User};
 use time::{Duration, OffsetDateTime};
@@ -744,8 +744,24 @@ async fn postgres_backups_never_keep_a_dump_missing_activities() -> eyre::Result
     let key = EncryptionKey::load_or_create(&s.key_path())?;
     let old = Store::<Postgres>::new(&s.url, key).await?;
     old.migrate_to(20_261_130_000_002).await?;
-    seed_tenants(&old, "owner@example.com", &[("a", 3), ("b", 2)]).await?;
+    let owner = old
+        .create_user(&User::new("owner@example.com", "hash"))
+        .await?;
+    for slug in ["a", "b"] {
+        old.create_tenant(&pierre_store::Tenant::new(slug, slug, owner))
+            .await?;
+    }
     old.close().await;
+    // Activities by that release's column names (today's store writes `type`).
+    Postgres::raw_execute(
+        s.admin_url(),
+        "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+            duration, start_date, created_at, updated_at)
+         SELECT gen_random_uuid(), id, owner_user_id, 'Run', 'run', 1.0, 60, now(), now(), now()
+         FROM tenants, generate_series(1, 3) AS g(n)
+         WHERE n <= CASE slug WHEN 'a' THEN 3 ELSE 2 END",
+    )
+    .await?;
     let err = failed(s.run(&["backup", "old.backup"]));
     assert!(err.contains("row-level security"), "{err}");
     assert!(!s.dir.path().join("old.backup").exists(), "nothing written");
