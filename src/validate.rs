@@ -183,3 +183,30 @@ pub(crate) fn json(field: &'static str, value: &serde_json::Value) -> Result<()>
         Err(Error::invalid(field, "has a string with a NUL character"))
     }
 }
+
+/// Most rows one page of a listing returns.
+pub(crate) const MAX_PAGE_LEN: u32 = 1000;
+
+/// The size of one page of a listing: 1 to [`MAX_PAGE_LEN`].
+pub(crate) fn page_limit(limit: u32) -> Result<i64> {
+    if (1..=MAX_PAGE_LEN).contains(&limit) {
+        Ok(i64::from(limit))
+    } else {
+        Err(Error::invalid(
+            "limit",
+            format!("{limit} is not between 1 and {MAX_PAGE_LEN}"),
+        ))
+    }
+}
+
+/// A time window `[from, to)`: both storable, `from` strictly before `to` (after both are
+/// truncated to the microseconds the store keeps, so the window holds at least one).
+pub(crate) fn window(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<()> {
+    timestamp("from", from)?;
+    timestamp("to", to)?;
+    if crate::clock::truncate(from) < crate::clock::truncate(to) {
+        Ok(())
+    } else {
+        Err(Error::invalid("to", "must be after from"))
+    }
+}
