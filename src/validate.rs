@@ -202,3 +202,15 @@ pub(crate) fn json(field: &'static str, value: &serde_json::Value) -> Result<()>
         Err(Error::invalid(field, "has a string with a NUL character"))
     }
 }
+
+/// A time window `[from, to)`: both storable, `from` strictly before `to` (after both are
+/// truncated to the microseconds the store keeps, so the window holds at least one).
+pub(crate) fn window(from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<()> {
+    timestamp("from", from)?;
+    timestamp("to", to)?;
+    if crate::clock::truncate(from) < crate::clock::truncate(to) {
+        Ok(())
+    } else {
+        Err(Error::invalid("to", "must be after from"))
+    }
+}

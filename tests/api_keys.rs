@@ -344,3 +344,449 @@ mod json_numbers {
 
     backend_tests!(json_numbers_round_trip_exactly);
 }
+
+/// Updating API keys and A2A clients, and listing A2A clients a page at a time.
+mod updates {
+    use pierre_store::{A2AClientUpdate, ApiKeyId, ApiKeyUpdate};
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+
+    backend_tests!(
+        api_key_update_changes_its_fields_and_authentication_sees_it,
+        api_key_update_never_revives_a_revoked_key,
+        invalid_api_key_updates_change_nothing,
+        a2a_client_update_changes_its_fields,
+        a2a_client_update_never_reactivates_a_revoked_client,
+        a2a_clients_are_listed_a_page_at_a_time,
+    );
+
+    async fn api_key_update_changes_its_fields_and_authentication_sees_it<B: TestBackend>()
+    -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let user = owner(&db, "u@example.com").await?;
+        let (key, plaintext) = db
+            .store
+            .issue_api_key(
+                user,
+                "laptop",
+                ApiKeyTier::Standard,
+                vec!["read".into()],
+                None,
+            )
+            .await?;
+        let later = datetime!(2999-01-02 03:04:05.123456789 UTC);
+        let updated = db
+            .store
+            .update_api_key(
+                key.id,
+                &ApiKeyUpdate {
+                    name: Some("desktop".into()),
+                    scopes: Some(vec!["read".into(), "write".into()]),
+                    rate_limit_override: Some(Some(50)),
+                    expires_at: Some(Some(later)),
+                },
+            )
+            .await?;
+        let expected = ApiKey {
+            name: "desktop".into(),
+            scopes: vec!["read".into(), "write".into()],
+            rate_limit_override: Some(50),
+            expires_at: Some(datetime!(2999-01-02 03:04:05.123456 UTC)),
+            ..key.clone()
+        };
+        assert_eq!(updated, expected);
+        assert_eq!(
+            db.store.get_api_key_by_hash(&key.key_hash).await?,
+            Some(expected.clone())
+        );
+        let seen = db.store.authenticate_api_key(&plaintext).await?;
+        assert_eq!(
+            seen.map(|k| (k.name, k.rate_limit_override)),
+            Some(("desktop".into(), Some(50)))
+        );
+
+        // Only the fields given change; `Some(None)` clears.
+        let cleared = db
+            .store
+            .update_api_key(
+                key.id,
+                &ApiKeyUpdate {
+                    rate_limit_override: Some(None),
+                    ..ApiKeyUpdate::default()
+                },
+            )
+            .await?;
+        assert_eq!(
+            (
+                cleared.name.as_str(),
+                cleared.rate_limit_override,
+                cleared.expires_at
+            ),
+            ("desktop", None, expected.expires_at)
+        );
+
+        // Expiry moved into the past: the next authentication refuses the key, and counts
+        // nothing; moved away again, it is accepted again.
+        let past = OffsetDateTime::now_utc() - Duration::seconds(1);
+        db.store
+            .update_api_key(
+                key.id,
+                &ApiKeyUpdate {
+                    expires_at: Some(Some(past)),
+                    ..ApiKeyUpdate::default()
+                },
+            )
+            .await?;
+        let refused = db.store.authenticate_api_key(&plaintext).await?;
+        println!("authenticate after expiry moved into the past: {refused:?}");
+        assert!(refused.is_none());
+        let stored = db
+            .store
+            .get_api_key_by_hash(&key.key_hash)
+            .await?
+            .expect("kept");
+        assert_eq!(stored.usage_count, 1);
+        db.store
+            .update_api_key(
+                key.id,
+                &ApiKeyUpdate {
+                    expires_at: Some(None),
+                    ..ApiKeyUpdate::default()
+                },
+            )
+            .await?;
+        assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+        Ok(())
+    }
+
+    async fn api_key_update_never_revives_a_revoked_key<B: TestBackend>() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let user = owner(&db, "r@example.com").await?;
+        let past = OffsetDateTime::now_utc() - Duration::hours(1);
+        let (key, plaintext) = db
+            .store
+            .issue_api_key(user, "old", ApiKeyTier::Trial, vec![], Some(past))
+            .await?;
+        db.store.revoke_api_key(key.id).await?;
+        let updated = db
+            .store
+            .update_api_key(
+                key.id,
+                &ApiKeyUpdate {
+                    name: Some("renamed".into()),
+                    expires_at: Some(None),
+                    ..ApiKeyUpdate::default()
+                },
+            )
+            .await?;
+        assert_eq!(
+            (updated.name.as_str(), updated.is_active),
+            ("renamed", false)
+        );
+        assert!(db.store.authenticate_api_key(&plaintext).await?.is_none());
+        Ok(())
+    }
+
+    async fn invalid_api_key_updates_change_nothing<B: TestBackend>() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let user = owner(&db, "i@example.com").await?;
+        let key = ApiKey::new(user, "key", "i-hash", "pk_");
+        db.store.create_api_key(&key).await?;
+        let cases = [
+            (
+                "name",
+                ApiKeyUpdate {
+                    name: Some(" ".into()),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+            (
+                "name",
+                ApiKeyUpdate {
+                    name: Some("n".repeat(256)),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+            (
+                "name",
+                ApiKeyUpdate {
+                    name: Some("a\0b".into()),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+            (
+                "scopes",
+                ApiKeyUpdate {
+                    scopes: Some(vec![String::new()]),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+            (
+                "rate_limit_override",
+                ApiKeyUpdate {
+                    rate_limit_override: Some(Some(-1)),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+            (
+                "expires_at",
+                ApiKeyUpdate {
+                    expires_at: Some(Some(datetime!(0000-06-01 00:00 UTC))),
+                    ..ApiKeyUpdate::default()
+                },
+            ),
+        ];
+        for (field, update) in cases {
+            // Valid fields beside the invalid one are not written either.
+            let update = ApiKeyUpdate {
+                name: update.name.or_else(|| Some("changed".into())),
+                ..update
+            };
+            let err = db.store.update_api_key(key.id, &update).await.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field: f, .. } if *f == field),
+                "{field}: {err:?}"
+            );
+        }
+        assert_eq!(db.store.get_api_key_by_hash("i-hash").await?, Some(key));
+        let err = db
+            .store
+            .update_api_key(ApiKeyId::new(), &ApiKeyUpdate::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NotFound {
+                    entity: "api key",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    async fn a2a_client_update_changes_its_fields<B: TestBackend>() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let (client, secret) = db
+            .store
+            .issue_a2a_client("agent", vec!["read".into()], 100)
+            .await?;
+        let updated = db
+            .store
+            .update_a2a_client(
+                client.id,
+                &A2AClientUpdate {
+                    name: Some("agent 2".into()),
+                    capabilities: Some(vec!["read".into(), "write".into()]),
+                    rate_limit_per_day: Some(0),
+                    is_active: None,
+                },
+            )
+            .await?;
+        let expected = A2AClient {
+            name: "agent 2".into(),
+            capabilities: vec!["read".into(), "write".into()],
+            rate_limit_per_day: 0,
+            ..client.clone()
+        };
+        assert_eq!(updated, expected);
+        assert_eq!(db.store.get_a2a_client(client.id).await?, Some(expected));
+
+        let off = A2AClientUpdate {
+            is_active: Some(false),
+            ..A2AClientUpdate::default()
+        };
+        assert!(!db.store.update_a2a_client(client.id, &off).await?.is_active);
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_none());
+        let on = A2AClientUpdate {
+            is_active: Some(true),
+            ..A2AClientUpdate::default()
+        };
+        assert!(db.store.update_a2a_client(client.id, &on).await?.is_active);
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+
+        let cases = [
+            (
+                "name",
+                A2AClientUpdate {
+                    name: Some(String::new()),
+                    ..A2AClientUpdate::default()
+                },
+            ),
+            (
+                "capabilities",
+                A2AClientUpdate {
+                    capabilities: Some(vec!["x".repeat(256)]),
+                    ..A2AClientUpdate::default()
+                },
+            ),
+            (
+                "rate_limit_per_day",
+                A2AClientUpdate {
+                    rate_limit_per_day: Some(-5),
+                    ..A2AClientUpdate::default()
+                },
+            ),
+        ];
+        let before = db.store.get_a2a_client(client.id).await?;
+        for (field, update) in cases {
+            let update = A2AClientUpdate {
+                is_active: Some(false),
+                ..update
+            };
+            let err = db
+                .store
+                .update_a2a_client(client.id, &update)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field: f, .. } if *f == field),
+                "{field}: {err:?}"
+            );
+        }
+        assert_eq!(db.store.get_a2a_client(client.id).await?, before);
+        let err = db
+            .store
+            .update_a2a_client(A2AClientId::new(), &on)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NotFound {
+                    entity: "a2a client",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    async fn a2a_client_update_never_reactivates_a_revoked_client<B: TestBackend>()
+    -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let (client, secret) = db.store.issue_a2a_client("agent", vec![], 10).await?;
+        db.store.revoke_a2a_client(client.id).await?;
+        let revoked = db.store.get_a2a_client(client.id).await?.expect("kept");
+
+        let err = db
+            .store
+            .update_a2a_client(
+                client.id,
+                &A2AClientUpdate {
+                    name: Some("back".into()),
+                    is_active: Some(true),
+                    ..A2AClientUpdate::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        println!("reactivating a revoked client by update: {err}");
+        assert!(
+            matches!(
+                err,
+                Error::Conflict {
+                    entity: "a2a client",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            db.store.get_a2a_client(client.id).await?,
+            Some(revoked.clone())
+        );
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_none());
+
+        // Other edits of a revoked client are allowed; it stays revoked and inactive.
+        let renamed = db
+            .store
+            .update_a2a_client(
+                client.id,
+                &A2AClientUpdate {
+                    name: Some("retired agent".into()),
+                    is_active: Some(false),
+                    ..A2AClientUpdate::default()
+                },
+            )
+            .await?;
+        assert_eq!(
+            renamed,
+            A2AClient {
+                name: "retired agent".into(),
+                ..revoked
+            }
+        );
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_none());
+        Ok(())
+    }
+
+    async fn a2a_clients_are_listed_a_page_at_a_time<B: TestBackend>() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let mut ids = Vec::new();
+        for n in 0..7 {
+            let (client, _) = db
+                .store
+                .issue_a2a_client(&format!("agent {n}"), vec![], 10)
+                .await?;
+            ids.push(client.id);
+        }
+        db.store.set_a2a_client_active(ids[1], false).await?;
+        db.store.revoke_a2a_client(ids[4]).await?;
+        let inactive: Vec<_> = {
+            let mut v = vec![ids[1], ids[4]];
+            v.sort();
+            v
+        };
+        let mut sorted = ids.clone();
+        sorted.sort();
+        let active: Vec<_> = sorted
+            .iter()
+            .copied()
+            .filter(|id| !inactive.contains(id))
+            .collect();
+
+        for (filter, expected) in [
+            (None, &sorted),
+            (Some(true), &active),
+            (Some(false), &inactive),
+        ] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = db.store.list_a2a_clients(filter, after, 2).await?;
+                assert!(page.len() <= 2);
+                assert!(page.iter().all(|c| filter.is_none_or(|a| c.is_active == a)));
+                seen.extend(page.iter().map(|c| c.id));
+                match page.last() {
+                    Some(last) if page.len() == 2 => after = Some(last.id),
+                    _ => break,
+                }
+            }
+            assert_eq!(&seen, expected, "filter {filter:?}");
+        }
+        let all = db.store.list_a2a_clients(None, None, 1000).await?;
+        assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), sorted);
+        assert_eq!(
+            all[0],
+            db.store.get_a2a_client(sorted[0]).await?.expect("stored")
+        );
+
+        for limit in [0, 1001] {
+            let err = db
+                .store
+                .list_a2a_clients(None, None, limit)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidInput { field: "limit", .. }),
+                "{err:?}"
+            );
+        }
+        Ok(())
+    }
+}

@@ -167,3 +167,121 @@ async fn postgres_admin_queries_use_the_indexes() -> eyre::Result<()> {
     println!("PostgreSQL list_tokens_expiring_before plan:\n{expiring}");
     Ok(())
 }
+
+/// The statements of the per-endpoint usage reports, the A2A client listing and the two
+/// updates, as each backend's planner runs them: the `(key or user, timestamp)` indexes, the
+/// `(is_active, id)` index for a filtered listing, primary keys otherwise.
+mod reports_and_updates {
+    use super::*;
+
+    /// Each statement (with SQLite's `?N` placeholders), the index its plan must name and,
+    /// for PostgreSQL, the values to plan it with.
+    const CASES: [(&str, &str, &str, &str); 6] = [
+        (
+            "get_api_key_endpoint_usage",
+            "SELECT endpoint, COUNT(*), COUNT(*) FILTER (WHERE status_code >= 400),
+                AVG(response_time_ms) FROM api_key_usage
+             WHERE api_key_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint LIMIT ?4",
+            "idx_api_key_usage_api_key_id_timestamp",
+            "('00000000-0000-0000-0000-000000000001', now(), now() + interval '1 day', 10)",
+        ),
+        (
+            "get_jwt_endpoint_usage",
+            "SELECT endpoint, COUNT(*), COUNT(*) FILTER (WHERE status_code >= 400),
+                AVG(response_time_ms) FROM jwt_usage
+             WHERE user_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint LIMIT ?4",
+            "idx_jwt_usage_user_id_timestamp",
+            "('00000000-0000-0000-0000-000000000001', now(), now() + interval '1 day', 10)",
+        ),
+        (
+            "list_a2a_clients (filtered)",
+            "SELECT * FROM a2a_clients WHERE is_active = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            "idx_a2a_clients_is_active_id",
+            "(TRUE, '00000000-0000-0000-0000-000000000001', 10)",
+        ),
+        (
+            "list_a2a_clients",
+            "SELECT * FROM a2a_clients WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "a2a_clients",
+            "('00000000-0000-0000-0000-000000000001', 10)",
+        ),
+        (
+            "update_api_key",
+            "UPDATE api_keys SET name = COALESCE(?2, name) WHERE id = ?1",
+            "api_keys",
+            "('00000000-0000-0000-0000-000000000001', 'x')",
+        ),
+        (
+            "update_a2a_client",
+            "UPDATE a2a_clients SET name = COALESCE(?2, name) WHERE id = ?1",
+            "a2a_clients",
+            "('00000000-0000-0000-0000-000000000001', 'x')",
+        ),
+    ];
+
+    /// The primary key's index: SQLite's automatic one, PostgreSQL's `<table>_pkey`.
+    fn expected_index(backend: &str, index: &str) -> String {
+        match (backend, index) {
+            (_, i) if i.starts_with("idx_") => i.to_owned(),
+            ("sqlite", table) => format!("sqlite_autoindex_{table}_1"),
+            (_, table) => format!("{table}_pkey"),
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_reports_and_updates_use_indexes() -> eyre::Result<()> {
+        let db = TestDb::<Sqlite>::new().await?;
+        let mut conn = SqliteConnection::connect(&db.url).await?;
+        for (name, sql, index, _) in CASES {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .fetch_all(&mut conn)
+                    .await?;
+            let plan = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n");
+            println!("SQLite {name}:\n{plan}");
+            let index = expected_index("sqlite", index);
+            assert!(
+                plan.contains(&format!("USING INDEX {index} (")),
+                "{name}: {plan}"
+            );
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn postgres_reports_and_updates_use_indexes() -> eyre::Result<()> {
+        let db = TestDb::<Postgres>::new().await?;
+        let mut conn = PgConnection::connect(&db.url).await?;
+        // Tiny test tables would be scanned whole; ask whether an index serves the query.
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await?;
+        for (name, sql, index, values) in CASES {
+            // The same statement with PostgreSQL's placeholders, planned for `values`.
+            let pg = (1..=4).fold(sql.to_owned(), |sql, n| {
+                sql.replace(&format!("?{n}"), &format!("${n}"))
+            });
+            sqlx::query(sqlx::AssertSqlSafe(format!("PREPARE plan_me AS {pg}")))
+                .execute(&mut conn)
+                .await?;
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN EXECUTE plan_me {values}"
+            )))
+            .fetch_all(&mut conn)
+            .await?;
+            sqlx::query("DEALLOCATE plan_me").execute(&mut conn).await?;
+            let plan = rows.join("\n");
+            println!("PostgreSQL {name}:\n{plan}");
+            let index = expected_index("postgres", index);
+            assert!(
+                plan.contains(&format!("Index Scan using {index} "))
+                    || plan.contains(&format!("Index Only Scan using {index} "))
+                    || plan.contains(&format!("Bitmap Index Scan on {index}")),
+                "{name}: {plan}"
+            );
+        }
+        Ok(())
+    }
+}

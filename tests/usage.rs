@@ -430,3 +430,163 @@ mod postgres_isolation {
         Ok(())
     }
 }
+
+/// Per-endpoint usage of one API key or one JWT user over a window `[from, to)`.
+mod per_endpoint {
+    use pierre_store::EndpointUsage;
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+
+    backend_tests!(
+        endpoint_usage_counts_each_endpoint_in_the_window_only,
+        endpoint_usage_refuses_bad_windows_and_limits,
+    );
+
+    fn row(endpoint: &str, requests: u64, errors: u64, mean: Option<f64>) -> EndpointUsage {
+        EndpointUsage {
+            endpoint: endpoint.to_owned(),
+            requests,
+            errors,
+            average_response_time_ms: mean,
+        }
+    }
+
+    /// The same requests recorded for a key and for a JWT user give the same report: counts
+    /// per endpoint, errors at status >= 400, a mean over the rows that recorded a time,
+    /// `from` in and `to` out, other keys and users left out, most requests first and ties
+    /// in byte order (`/B` < `/a` < `/b`), and `limit` taking the first endpoints.
+    async fn endpoint_usage_counts_each_endpoint_in_the_window_only<B: TestBackend>()
+    -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let (user, key) = user_with_key(&db, "e@example.com", "h1").await?;
+        let (other_user, other_key) = user_with_key(&db, "o@example.com", "h2").await?;
+        let from = datetime!(2025-05-01 00:00 UTC);
+        let to = datetime!(2025-05-02 00:00 UTC);
+        let us = Duration::microseconds(1);
+        let requests: [(&str, u16, Option<u32>, OffsetDateTime); 11] = [
+            ("/a", 200, Some(10), from),
+            ("/a", 404, Some(30), from + Duration::hours(1)),
+            ("/a", 500, None, to - us),
+            ("/b", 399, Some(7), from + Duration::hours(2)),
+            ("/b", 400, None, from + Duration::hours(3)),
+            ("/B", 200, None, from + Duration::hours(4)),
+            ("/B", 201, None, from + Duration::hours(5)),
+            ("/c", 200, Some(1), from + Duration::hours(6)),
+            // Outside the window: just before `from`, at `to`, long after.
+            ("/a", 200, Some(1000), from - us),
+            ("/b", 500, Some(1000), to),
+            ("/d", 200, Some(1000), to + Duration::days(3)),
+        ];
+        for (endpoint, status, ms, at) in requests {
+            db.store
+                .record_api_usage(&ApiKeyUsage {
+                    timestamp: at,
+                    response_time_ms: ms,
+                    ..ApiKeyUsage::new(key, endpoint, "GET", status)
+                })
+                .await?;
+            db.store
+                .record_jwt_usage(&JwtUsage {
+                    timestamp: at,
+                    response_time_ms: ms,
+                    ..JwtUsage::new(user, endpoint, "POST", status)
+                })
+                .await?;
+        }
+        // Another key's and another user's requests in the same window.
+        db.store
+            .record_api_usage(&usage(other_key, 500, Some(5), from + Duration::hours(1)))
+            .await?;
+        db.store
+            .record_jwt_usage(&JwtUsage {
+                timestamp: from + Duration::hours(1),
+                ..JwtUsage::new(other_user, "/a", "GET", 500)
+            })
+            .await?;
+
+        let expected = vec![
+            row("/a", 3, 2, Some(20.0)),
+            row("/B", 2, 0, None),
+            row("/b", 2, 1, Some(7.0)),
+            row("/c", 1, 0, Some(1.0)),
+        ];
+        let by_key = db
+            .store
+            .get_api_key_endpoint_usage(key, from, to, None)
+            .await?;
+        let by_user = db
+            .store
+            .get_jwt_endpoint_usage(user, from, to, None)
+            .await?;
+        println!("per endpoint, key: {by_key:?}\nper endpoint, user: {by_user:?}");
+        assert_eq!(by_key, expected);
+        assert_eq!(by_user, expected);
+        assert_eq!(
+            db.store
+                .get_api_key_endpoint_usage(key, from, to, Some(2))
+                .await?,
+            expected[..2]
+        );
+        assert_eq!(
+            db.store
+                .get_jwt_endpoint_usage(user, from, to, Some(3))
+                .await?,
+            expected[..3]
+        );
+        // An empty window, an unknown key or user: nothing.
+        let later = to + Duration::days(10);
+        assert!(
+            db.store
+                .get_api_key_endpoint_usage(key, later, later + Duration::days(1), None)
+                .await?
+                .is_empty()
+        );
+        assert!(
+            db.store
+                .get_api_key_endpoint_usage(ApiKeyId::new(), from, to, None)
+                .await?
+                .is_empty()
+        );
+        assert!(
+            db.store
+                .get_jwt_endpoint_usage(UserId::new(), from, to, None)
+                .await?
+                .is_empty()
+        );
+        Ok(())
+    }
+
+    async fn endpoint_usage_refuses_bad_windows_and_limits<B: TestBackend>() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let (user, key) = user_with_key(&db, "w@example.com", "h").await?;
+        let t = datetime!(2025-05-01 00:00 UTC);
+        let year_zero = datetime!(0000-12-31 23:59 UTC);
+        let cases = [
+            ("to", t, t, None),
+            ("to", t, t - Duration::seconds(1), None),
+            // Equal once truncated to the microseconds the store keeps.
+            ("to", t, t + Duration::nanoseconds(999), None),
+            ("from", year_zero, t, None),
+            ("limit", t, t + Duration::days(1), Some(0)),
+        ];
+        for (field, from, to, limit) in cases {
+            for err in [
+                db.store
+                    .get_api_key_endpoint_usage(key, from, to, limit)
+                    .await
+                    .unwrap_err(),
+                db.store
+                    .get_jwt_endpoint_usage(user, from, to, limit)
+                    .await
+                    .unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&err, Error::InvalidInput { field: f, .. } if *f == field),
+                    "{field} {from} {to} {limit:?}: {err:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -222,6 +222,13 @@ pub trait ApiKeyQueries: sqlx::Database {
         pool: &Pool<Self>,
         user_id: UserId,
     ) -> impl Future<Output = sqlx::Result<Vec<ApiKeyRow>>> + Send;
+    /// Applies `changes` to the key (never `is_active`) and returns the updated row;
+    /// `None` when there is no such key.
+    fn update_api_key(
+        pool: &Pool<Self>,
+        id: ApiKeyId,
+        changes: &ApiKeyUpdateRow,
+    ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
 }
 
 /// `api_key_usage` and `jwt_usage`.
@@ -270,6 +277,23 @@ pub trait UsageQueries: sqlx::Database {
         pool: &Pool<Self>,
         user_id: UserId,
     ) -> impl Future<Output = sqlx::Result<UsageStatsRow>> + Send;
+    /// Per endpoint, the key's `api_key_usage` rows stamped in `[from, to)`: most requests
+    /// first, then endpoint in byte order; at most `limit` rows.
+    fn select_api_key_endpoint_usage(
+        pool: &Pool<Self>,
+        api_key_id: ApiKeyId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<EndpointUsageRow>>> + Send;
+    /// As [`UsageQueries::select_api_key_endpoint_usage`], over the user's `jwt_usage`.
+    fn select_jwt_endpoint_usage(
+        pool: &Pool<Self>,
+        user_id: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<EndpointUsageRow>>> + Send;
 }
 
 /// `a2a_clients`.
@@ -307,6 +331,21 @@ pub trait A2AClientQueries: sqlx::Database {
         id: A2AClientId,
         active: bool,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Applies `changes` and returns the updated row, unless they would activate a revoked
+    /// client; `None` (nothing changed) for that and for no such client.
+    fn update_a2a_client(
+        pool: &Pool<Self>,
+        id: A2AClientId,
+        changes: &A2AClientUpdateRow,
+    ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    /// As [`CopyQueries::page_a2a_clients`] (up to `limit` clients with an id after
+    /// `after`, in id order), only the clients whose `is_active` is `active`.
+    fn select_a2a_clients_page_by_active(
+        pool: &Pool<Self>,
+        active: bool,
+        after: A2AClientId,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<A2AClientRow>>> + Send;
 }
 
 /// `tenants`.

@@ -190,6 +190,36 @@ pub struct UsageStatsRow {
     pub last_request: Option<Timestamp>,
 }
 
+/// One endpoint's aggregate over a usage table, for one key or user and a time window.
+#[derive(Debug)]
+pub struct EndpointUsageRow {
+    pub endpoint: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub average_response_time_ms: Option<f64>,
+}
+
+/// The changes of an `api_keys` update: `None` keeps `name` or `scopes`; a `set_*` flag
+/// that is false keeps its column whatever the value beside it.
+#[derive(Debug)]
+pub struct ApiKeyUpdateRow {
+    pub name: Option<String>,
+    pub scopes: Option<Json<Vec<String>>>,
+    pub set_rate_limit_override: bool,
+    pub rate_limit_override: Option<i64>,
+    pub set_expires_at: bool,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The changes of an `a2a_clients` update: each `None` keeps its column.
+#[derive(Debug)]
+pub struct A2AClientUpdateRow {
+    pub name: Option<String>,
+    pub capabilities: Option<Json<Vec<String>>>,
+    pub rate_limit_per_day: Option<i64>,
+    pub is_active: Option<bool>,
+}
+
 /// An `a2a_clients` row.
 #[derive(Debug)]
 pub struct A2AClientRow {

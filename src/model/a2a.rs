@@ -54,3 +54,19 @@ impl A2AClient {
         }
     }
 }
+
+/// The fields [`Store::update_a2a_client`](crate::Store::update_a2a_client) changes: each
+/// `None` leaves its field as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct A2AClientUpdate {
+    /// A new display name (1 to 255 characters).
+    pub name: Option<String>,
+    /// New capabilities, replacing the old ones.
+    pub capabilities: Option<Vec<String>>,
+    /// A new daily request limit (not negative).
+    pub rate_limit_per_day: Option<i64>,
+    /// Deactivates (`Some(false)`) or reactivates (`Some(true)`) the client, as
+    /// [`Store::set_a2a_client_active`](crate::Store::set_a2a_client_active) does: a
+    /// revoked client cannot be reactivated.
+    pub is_active: Option<bool>,
+}

@@ -61,3 +61,19 @@ impl ApiKey {
         }
     }
 }
+
+/// The fields [`Store::update_api_key`](crate::Store::update_api_key) changes: each `None`
+/// leaves its field as stored. The key's secret, owner, tier, activity and counters cannot
+/// be changed this way; a revoked key stays revoked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApiKeyUpdate {
+    /// A new name (1 to 255 characters).
+    pub name: Option<String>,
+    /// New scopes, replacing the old ones.
+    pub scopes: Option<Vec<String>>,
+    /// A new rate limit override: `Some(None)` removes it, so the tier's limit applies.
+    pub rate_limit_override: Option<Option<i64>>,
+    /// A new expiry: `Some(None)` removes it; an instant in the past makes the key expire
+    /// at once.
+    pub expires_at: Option<Option<OffsetDateTime>>,
+}

@@ -112,3 +112,20 @@ pub struct ApiKeyUsageStats {
     /// The latest request.
     pub last_request: Option<OffsetDateTime>,
 }
+
+/// The usage of one endpoint over a time window, from
+/// [`Store::get_api_key_endpoint_usage`](crate::Store::get_api_key_endpoint_usage) or
+/// [`Store::get_jwt_endpoint_usage`](crate::Store::get_jwt_endpoint_usage).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointUsage {
+    /// The endpoint, as recorded.
+    pub endpoint: String,
+    /// Requests to it in the window.
+    pub requests: u64,
+    /// Those with a status of 400 or more.
+    pub errors: u64,
+    /// Mean response time over the requests in the window that recorded one (rows whose
+    /// `response_time_ms` is `None` are left out of the mean, not counted as zero); `None`
+    /// when none did.
+    pub average_response_time_ms: Option<f64>,
+}

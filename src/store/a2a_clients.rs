@@ -4,8 +4,11 @@
 use sqlx::types::Json;
 
 use crate::{
-    A2AClient, A2AClientId, Backend, Error, Result, Store,
-    backend::{codec::Timestamp, rows::A2AClientRow},
+    A2AClient, A2AClientId, A2AClientUpdate, Backend, Error, Result, Store,
+    backend::{
+        codec::Timestamp,
+        rows::{A2AClientRow, A2AClientUpdateRow},
+    },
     clock,
     secret::{self, PlaintextSecret},
     validate,
@@ -195,5 +198,84 @@ pub(super) fn a2a_client_from_row(row: A2AClientRow) -> A2AClient {
         last_used: row.last_used.map(Into::into),
         metadata: row.metadata.0,
         revoked_at: row.revoked_at.map(Into::into),
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// Changes the client's name, capabilities, daily rate limit or active flag (the fields
+    /// of `update` that are `Some`) in one statement, and returns the client as stored
+    /// after it. A revoked client can be edited, and deactivated again, but never
+    /// reactivated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty or over-long name or capability or a negative
+    /// rate limit; [`Error::Conflict`] when asked to activate a revoked client;
+    /// [`Error::NotFound`] when there is no such client. Nothing is changed on error.
+    pub async fn update_a2a_client(
+        &self,
+        id: A2AClientId,
+        update: &A2AClientUpdate,
+    ) -> Result<A2AClient> {
+        self.observe("update_a2a_client", async move {
+            if let Some(name) = &update.name {
+                validate::name("name", name)?;
+            }
+            if let Some(capabilities) = &update.capabilities {
+                validate::labels("capabilities", capabilities)?;
+            }
+            if let Some(limit) = update.rate_limit_per_day {
+                validate::non_negative_i64("rate_limit_per_day", limit)?;
+            }
+            let changes = A2AClientUpdateRow {
+                name: update.name.clone(),
+                capabilities: update.capabilities.clone().map(Json),
+                rate_limit_per_day: update.rate_limit_per_day,
+                is_active: update.is_active,
+            };
+            match B::update_a2a_client(&self.pool, id, &changes).await? {
+                Some(row) => Ok(a2a_client_from_row(row)),
+                None => Err(match B::select_a2a_client_by_id(&self.pool, id).await? {
+                    Some(_) => Error::Conflict {
+                        entity: "a2a client",
+                        constraint: "client is revoked: issue a new one".to_owned(),
+                    },
+                    None => Error::NotFound {
+                        entity: "a2a client",
+                        id: id.to_string(),
+                    },
+                }),
+            }
+        })
+        .await
+    }
+
+    /// One page of the registered clients in id order: up to `limit` clients whose id
+    /// comes after `after` (`None` for the first page; pass the last id of a page to get
+    /// the next), only active or only inactive ones when `active` is given (revoked
+    /// clients are inactive). Keyset pagination: a page never repeats or skips a client
+    /// that exists throughout, however many are added or removed meanwhile. Reads the
+    /// primary key, or the index on `(is_active, id)` when filtered. The first page starts
+    /// after the nil UUID, so a client given the nil id is never listed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a `limit` outside 1..=1000; [`Error::Database`].
+    pub async fn list_a2a_clients(
+        &self,
+        active: Option<bool>,
+        after: Option<A2AClientId>,
+        limit: u32,
+    ) -> Result<Vec<A2AClient>> {
+        self.observe("list_a2a_clients", async move {
+            let limit = validate::page_limit(limit)?;
+            let after = after.unwrap_or_else(|| A2AClientId::from(uuid::Uuid::nil()));
+            let rows = match active {
+                None => B::page_a2a_clients(&self.pool, after, limit).await?,
+                Some(active) => {
+                    B::select_a2a_clients_page_by_active(&self.pool, active, after, limit).await?
+                }
+            };
+            Ok(rows.into_iter().map(a2a_client_from_row).collect())
+        })
+        .await
     }
 }

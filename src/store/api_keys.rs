@@ -4,8 +4,11 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKey, ApiKeyId, ApiKeyTier, Backend, Error, Result, Store, UserId,
-    backend::{codec::Timestamp, rows::ApiKeyRow},
+    ApiKey, ApiKeyId, ApiKeyTier, ApiKeyUpdate, Backend, Error, Result, Store, UserId,
+    backend::{
+        codec::Timestamp,
+        rows::{ApiKeyRow, ApiKeyUpdateRow},
+    },
     clock,
     secret::{self, PlaintextSecret},
     validate,
@@ -184,5 +187,56 @@ pub(super) fn api_key_from_row(row: ApiKeyRow) -> Result<ApiKey> {
         expires_at: row.expires_at.map(Into::into),
         created_at: row.created_at.into(),
         metadata: row.metadata.0,
+    })
+}
+
+impl<B: Backend> Store<B> {
+    /// Changes the key's name, scopes, rate limit override or expiry (the fields of
+    /// `update` that are `Some`) in one statement, and returns the key as stored after it.
+    /// The change is seen by the next [`Store::authenticate_api_key`]: an expiry moved
+    /// into the past refuses the key from then on. A revoked (inactive) key can be edited
+    /// but stays revoked: nothing here activates a key. Expiry is kept to the microsecond.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty or over-long name or scope, a negative rate
+    /// limit override or an expiry year outside 1..=9999 (nothing is changed);
+    /// [`Error::NotFound`] when there is no such key; [`Error::CorruptData`] for a row this
+    /// build cannot read.
+    pub async fn update_api_key(&self, id: ApiKeyId, update: &ApiKeyUpdate) -> Result<ApiKey> {
+        self.observe("update_api_key", async move {
+            let changes = api_key_update_row(update)?;
+            B::update_api_key(&self.pool, id, &changes)
+                .await?
+                .map(api_key_from_row)
+                .transpose()?
+                .ok_or_else(|| Error::NotFound {
+                    entity: "api key",
+                    id: id.to_string(),
+                })
+        })
+        .await
+    }
+}
+
+fn api_key_update_row(update: &ApiKeyUpdate) -> Result<ApiKeyUpdateRow> {
+    if let Some(name) = &update.name {
+        validate::name("name", name)?;
+    }
+    if let Some(scopes) = &update.scopes {
+        validate::labels("scopes", scopes)?;
+    }
+    if let Some(Some(limit)) = update.rate_limit_override {
+        validate::non_negative_i64("rate_limit_override", limit)?;
+    }
+    if let Some(expires_at) = update.expires_at {
+        validate::opt_timestamp("expires_at", expires_at)?;
+    }
+    Ok(ApiKeyUpdateRow {
+        name: update.name.clone(),
+        scopes: update.scopes.clone().map(Json),
+        set_rate_limit_override: update.rate_limit_override.is_some(),
+        rate_limit_override: update.rate_limit_override.flatten(),
+        set_expires_at: update.expires_at.is_some(),
+        expires_at: update.expires_at.flatten().map(Timestamp::from),
     })
 }

@@ -1,6 +1,9 @@
+use time::OffsetDateTime;
+
 use crate::{
-    ApiKeyUsage, ApiKeyUsageStats, Backend, Error, JwtUsage, Result, Store, UserId,
-    backend::rows::{ApiKeyUsageRow, JwtUsageRow},
+    ApiKeyId, ApiKeyUsage, ApiKeyUsageStats, Backend, EndpointUsage, Error, JwtUsage, Result,
+    Store, UserId,
+    backend::rows::{ApiKeyUsageRow, EndpointUsageRow, JwtUsageRow},
     validate,
 };
 
@@ -201,4 +204,75 @@ impl Request<'_> {
         validate::opt_text("ip_address", self.ip_address, MAX_IP_LEN)?;
         validate::opt_text("user_agent", self.user_agent, validate::MAX_TEXT_LEN)
     }
+}
+
+impl<B: Backend> Store<B> {
+    /// Per endpoint, the requests made with the API key in `[from, to)` (`from` included,
+    /// `to` excluded): how many, how many failed (status 400 or more) and their mean
+    /// response time (requests that recorded none are left out of the mean). Most requests
+    /// first, ties by endpoint in byte order; at most `limit` endpoints (`None`: all). One
+    /// aggregate query over the key's index on `(api_key_id, timestamp)`. A key with no
+    /// usage in the window, or no such key, gets an empty list.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `from` is not before `to`, a year is outside 1..=9999
+    /// or `limit` is zero; [`Error::Database`].
+    pub async fn get_api_key_endpoint_usage(
+        &self,
+        key: ApiKeyId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: Option<u32>,
+    ) -> Result<Vec<EndpointUsage>> {
+        self.observe("get_api_key_endpoint_usage", async move {
+            let limit = endpoint_limit(from, to, limit)?;
+            let rows =
+                B::select_api_key_endpoint_usage(&self.pool, key, from.into(), to.into(), limit)
+                    .await?;
+            rows.into_iter().map(endpoint_usage_from_row).collect()
+        })
+        .await
+    }
+
+    /// As [`Store::get_api_key_endpoint_usage`], over the requests the user made with a
+    /// JWT (`jwt_usage`; the usage of the user's API keys is not included), through the
+    /// index on `(user_id, timestamp)`.
+    ///
+    /// # Errors
+    /// As [`Store::get_api_key_endpoint_usage`].
+    pub async fn get_jwt_endpoint_usage(
+        &self,
+        user: UserId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: Option<u32>,
+    ) -> Result<Vec<EndpointUsage>> {
+        self.observe("get_jwt_endpoint_usage", async move {
+            let limit = endpoint_limit(from, to, limit)?;
+            let rows =
+                B::select_jwt_endpoint_usage(&self.pool, user, from.into(), to.into(), limit)
+                    .await?;
+            rows.into_iter().map(endpoint_usage_from_row).collect()
+        })
+        .await
+    }
+}
+
+/// Validates a per-endpoint query's window and limit; returns the limit to pass on.
+fn endpoint_limit(from: OffsetDateTime, to: OffsetDateTime, limit: Option<u32>) -> Result<i64> {
+    validate::window(from, to)?;
+    match limit {
+        Some(0) => Err(Error::invalid("limit", "must be at least 1")),
+        Some(n) => Ok(i64::from(n)),
+        None => Ok(i64::MAX),
+    }
+}
+
+fn endpoint_usage_from_row(row: EndpointUsageRow) -> Result<EndpointUsage> {
+    Ok(EndpointUsage {
+        endpoint: row.endpoint,
+        requests: stored_count("requests", row.requests)?,
+        errors: stored_count("errors", row.errors)?,
+        average_response_time_ms: row.average_response_time_ms,
+    })
 }

@@ -2,7 +2,11 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, types::Json};
 
 use crate::{
-    backend::{A2AClientQueries, codec::Timestamp, rows::A2AClientRow},
+    backend::{
+        A2AClientQueries,
+        codec::Timestamp,
+        rows::{A2AClientRow, A2AClientUpdateRow},
+    },
     model::A2AClientId,
 };
 
@@ -108,5 +112,52 @@ impl A2AClientQueries for Postgres {
         .execute(pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn update_a2a_client(
+        pool: &PgPool,
+        id: A2AClientId,
+        changes: &A2AClientUpdateRow,
+    ) -> sqlx::Result<Option<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"UPDATE a2a_clients SET name = COALESCE($2, name),
+                capabilities = COALESCE($3, capabilities),
+                rate_limit_per_day = COALESCE($4, rate_limit_per_day),
+                is_active = COALESCE($5, is_active)
+             WHERE id = $1 AND (revoked_at IS NULL OR NOT COALESCE($5, FALSE))
+             RETURNING id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp""#,
+            id as _,
+            changes.name,
+            changes.capabilities as _,
+            changes.rate_limit_per_day,
+            changes.is_active,
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn select_a2a_clients_page_by_active(
+        pool: &PgPool,
+        active: bool,
+        after: A2AClientId,
+        limit: i64,
+    ) -> sqlx::Result<Vec<A2AClientRow>> {
+        sqlx::query_as!(
+            A2AClientRow,
+            r#"SELECT id AS "id: A2AClientId", name, api_key_hash,
+                capabilities AS "capabilities: Json<Vec<String>>", rate_limit_per_day, is_active,
+                created_at AS "created_at: Timestamp", last_used AS "last_used: Timestamp",
+                metadata AS "metadata: Json<Value>", revoked_at AS "revoked_at: Timestamp"
+             FROM a2a_clients WHERE is_active = $1 AND id > $2 ORDER BY id LIMIT $3"#,
+            active,
+            after as _,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 }

@@ -2,7 +2,11 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, types::Json};
 
 use crate::{
-    backend::{ApiKeyQueries, codec::Timestamp, rows::ApiKeyRow},
+    backend::{
+        ApiKeyQueries,
+        codec::Timestamp,
+        rows::{ApiKeyRow, ApiKeyUpdateRow},
+    },
     model::{ApiKeyId, UserId},
 };
 
@@ -100,5 +104,33 @@ impl ApiKeyQueries for Postgres {
         .execute(pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn update_api_key(
+        pool: &PgPool,
+        id: ApiKeyId,
+        changes: &ApiKeyUpdateRow,
+    ) -> sqlx::Result<Option<ApiKeyRow>> {
+        sqlx::query_as!(
+            ApiKeyRow,
+            r#"UPDATE api_keys SET name = COALESCE($2, name), scopes = COALESCE($3, scopes),
+                rate_limit_override = CASE WHEN $4 THEN $5 ELSE rate_limit_override END,
+                expires_at = CASE WHEN $6 THEN $7 ELSE expires_at END
+             WHERE id = $1
+             RETURNING id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, key_hash,
+                key_prefix, tier, scopes AS "scopes: Json<Vec<String>>", is_active,
+                last_used AS "last_used: Timestamp", usage_count, rate_limit_override,
+                expires_at AS "expires_at: Timestamp", created_at AS "created_at: Timestamp",
+                metadata AS "metadata: Json<Value>""#,
+            id as _,
+            changes.name,
+            changes.scopes as _,
+            changes.set_rate_limit_override,
+            changes.rate_limit_override,
+            changes.set_expires_at,
+            changes.expires_at as _,
+        )
+        .fetch_optional(pool)
+        .await
     }
 }

@@ -6,9 +6,9 @@ use crate::{
     backend::{
         UsageQueries,
         codec::Timestamp,
-        rows::{ApiKeyUsageRow, JwtUsageRow, UsageStatsRow},
+        rows::{ApiKeyUsageRow, EndpointUsageRow, JwtUsageRow, UsageStatsRow},
     },
-    model::UserId,
+    model::{ApiKeyId, UserId},
 };
 
 impl UsageQueries for Postgres {
@@ -192,5 +192,54 @@ impl UsageQueries for Postgres {
         .execute(conn)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn select_api_key_endpoint_usage(
+        pool: &PgPool,
+        api_key_id: ApiKeyId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<Vec<EndpointUsageRow>> {
+        // Endpoints tie-break in byte order whatever the database's collation, as on SQLite.
+        sqlx::query_as!(
+            EndpointUsageRow,
+            r#"SELECT endpoint, COUNT(*) AS "requests!: i64",
+                COUNT(*) FILTER (WHERE status_code >= 400) AS "errors!: i64",
+                AVG(response_time_ms)::DOUBLE PRECISION AS "average_response_time_ms?: f64"
+             FROM api_key_usage
+             WHERE api_key_id = $1 AND timestamp >= $2 AND timestamp < $3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint COLLATE "C" LIMIT $4"#,
+            api_key_id as _,
+            from as _,
+            to as _,
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn select_jwt_endpoint_usage(
+        pool: &PgPool,
+        user_id: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<Vec<EndpointUsageRow>> {
+        sqlx::query_as!(
+            EndpointUsageRow,
+            r#"SELECT endpoint, COUNT(*) AS "requests!: i64",
+                COUNT(*) FILTER (WHERE status_code >= 400) AS "errors!: i64",
+                AVG(response_time_ms)::DOUBLE PRECISION AS "average_response_time_ms?: f64"
+             FROM jwt_usage
+             WHERE user_id = $1 AND timestamp >= $2 AND timestamp < $3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint COLLATE "C" LIMIT $4"#,
+            user_id as _,
+            from as _,
+            to as _,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 }

@@ -4,9 +4,9 @@ use crate::{
     backend::{
         UsageQueries,
         codec::Timestamp,
-        rows::{ApiKeyUsageRow, JwtUsageRow, UsageStatsRow},
+        rows::{ApiKeyUsageRow, EndpointUsageRow, JwtUsageRow, UsageStatsRow},
     },
-    model::UserId,
+    model::{ApiKeyId, UserId},
 };
 
 impl UsageQueries for Sqlite {
@@ -184,5 +184,54 @@ impl UsageQueries for Sqlite {
         .execute(conn)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn select_api_key_endpoint_usage(
+        pool: &SqlitePool,
+        api_key_id: ApiKeyId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<Vec<EndpointUsageRow>> {
+        // SQLite compares TEXT bytewise (BINARY collation), as PostgreSQL's COLLATE "C".
+        sqlx::query_as!(
+            EndpointUsageRow,
+            r#"SELECT endpoint, COUNT(*) AS "requests!: i64",
+                COUNT(*) FILTER (WHERE status_code >= 400) AS "errors!: i64",
+                AVG(response_time_ms) AS "average_response_time_ms?: f64"
+             FROM api_key_usage
+             WHERE api_key_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint LIMIT ?4"#,
+            api_key_id,
+            from,
+            to,
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
+
+    async fn select_jwt_endpoint_usage(
+        pool: &SqlitePool,
+        user_id: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> sqlx::Result<Vec<EndpointUsageRow>> {
+        sqlx::query_as!(
+            EndpointUsageRow,
+            r#"SELECT endpoint, COUNT(*) AS "requests!: i64",
+                COUNT(*) FILTER (WHERE status_code >= 400) AS "errors!: i64",
+                AVG(response_time_ms) AS "average_response_time_ms?: f64"
+             FROM jwt_usage
+             WHERE user_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+             GROUP BY endpoint ORDER BY COUNT(*) DESC, endpoint LIMIT ?4"#,
+            user_id,
+            from,
+            to,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 }
