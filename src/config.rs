@@ -349,9 +349,19 @@ const BACKENDS: [(&str, &[&str], &str); 2] = [
     ),
 ];
 
-/// What comes before the first `:` of `url` (empty when there is none).
+/// The scheme of `url`: what comes before its first `:` when that has a scheme's shape (a
+/// letter, then letters, digits, `+`, `-` or `.`), else empty. Never more: whatever else
+/// comes before a `:` (`host=db password=secret:...`) may be a secret.
 fn scheme_of(url: &str) -> &str {
-    url.split_once(':').map_or("", |(scheme, _)| scheme)
+    url.split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .unwrap_or("")
 }
 
 /// Whether `url`'s scheme is one of `DB`'s.
@@ -379,9 +389,12 @@ pub(crate) fn unsupported_scheme(url: &str) -> Error {
     let supported = BACKENDS
         .iter()
         .flat_map(|(_, schemes, _)| schemes.iter().copied());
+    let scheme = match scheme_of(url) {
+        "" => "none".to_owned(),
+        scheme => format!("{scheme:?}"),
+    };
     Error::Config(format!(
-        "unsupported database URL scheme {:?}: use a URL starting with {}",
-        scheme_of(url),
+        "unsupported database URL scheme {scheme}: use a URL starting with {}",
         list_schemes(supported)
     ))
 }

@@ -107,6 +107,8 @@ async fn an_unknown_scheme_is_a_config_error_listing_the_supported_ones() {
         "http://example.com",
         "sqlite",
         "postgres",
+        "host=db password=hunter2:x",
+        "app:hunter2@db/pierre",
     ] {
         let config = StoreConfig::new(url, EncryptionKey::generate());
         for err in [

@@ -26,6 +26,7 @@ backend_tests!(
     suspension_takes_effect_on_the_next_authentication_and_reactivation_undoes_it,
     suspend_refuses_bad_reasons_and_other_states,
     profile_and_tier_updates_change_only_their_fields,
+    reactivating_a_never_approved_user_returns_it_to_pending,
 );
 
 async fn round_trip_keeps_every_field<B: TestBackend>() -> eyre::Result<()> {
@@ -663,10 +664,40 @@ async fn suspension_takes_effect_on_the_next_authentication_and_reactivation_und
 
     assert_illegal(
         db.store.reactivate_user(user.id, admin.id).await,
-        "cannot reactivate an active user (suspended -> active)",
+        "cannot reactivate an active user (suspended -> active, or pending if never approved)",
     );
     let missing = UserId::new();
     assert_not_found(db.store.reactivate_user(missing, admin.id).await, missing);
+    Ok(())
+}
+
+/// Suspending a sign-up that was never approved and lifting the suspension does not
+/// approve it: it goes back to `pending`, with no approval recorded.
+async fn reactivating_a_never_approved_user_returns_it_to_pending<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let admin = seeded(
+        &db,
+        "admin@example.com",
+        0,
+        UserStatus::Active,
+        UserTier::Free,
+    )
+    .await?;
+    let user = seeded(&db, "u@example.com", 1, UserStatus::Pending, UserTier::Free).await?;
+    db.store.suspend_user(user.id, admin.id, "spam?").await?;
+    db.store.reactivate_user(user.id, admin.id).await?;
+    let back = db.store.get_user(user.id).await?.expect("stored");
+    assert_eq!(back.status, UserStatus::Pending, "still awaiting approval");
+    assert_eq!((back.approved_at, back.approved_by), (None, None));
+    assert_eq!(
+        (back.suspended_at, back.suspended_by, back.suspension_reason),
+        (None, None, None)
+    );
+    db.store.approve_user(user.id, admin.id).await?;
+    let approved = db.store.get_user(user.id).await?.expect("stored");
+    assert_eq!(approved.status, UserStatus::Active);
+    assert_eq!(approved.approved_by, Some(admin.id));
     Ok(())
 }
 

@@ -189,11 +189,14 @@ impl<B: Backend> Store<B> {
         .await
     }
 
-    /// Reactivates a `suspended` user: it becomes `active` again, in one statement. The
-    /// suspension columns (`suspended_at`, `suspended_by`, `suspension_reason`) are
-    /// cleared, so they always describe the current suspension; `approved_at` and
-    /// `approved_by` record this reactivation (now, `by`), as a new approval. The store
-    /// keeps no history of past suspensions: a server that needs one logs the calls.
+    /// Lifts a `suspended` user's suspension, in one statement: a user that had been
+    /// approved becomes `active` again, and `approved_at` / `approved_by` record this
+    /// reactivation (now, `by`); a user suspended before anyone approved it goes back to
+    /// `pending` (reactivation never stands in for an approval: [`Store::approve_user`]
+    /// still has to), and then nothing records `by`. The suspension columns
+    /// (`suspended_at`, `suspended_by`, `suspension_reason`) are cleared, so they always
+    /// describe the current suspension. The store keeps no history of past suspensions: a
+    /// server that needs one logs the calls.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] on `status` naming the transition when the user is not
@@ -203,6 +206,14 @@ impl<B: Backend> Store<B> {
             let changed = B::reactivate_user(&self.pool, id, by, clock::now().into())
                 .await
                 .map_err(actor_not_found(by))?;
+            // The statement also changes nothing when `by` does not exist (a never-approved
+            // user's reactivation stores no `by` for a foreign key to check).
+            if changed == 0 && B::select_user_by_id(&self.pool, by).await?.is_none() {
+                return Err(Error::NotFound {
+                    entity: "user",
+                    id: by.to_string(),
+                });
+            }
             self.explain_unchanged(id, changed, &REACTIVATE).await
         })
         .await
@@ -301,7 +312,7 @@ const SUSPEND: Change = Change {
 const REACTIVATE: Change = Change {
     action: "reactivate",
     from: &[UserStatus::Suspended],
-    rule: "suspended -> active",
+    rule: "suspended -> active, or pending if never approved",
 };
 const NOT_DELETED: &[UserStatus] = &[
     UserStatus::Pending,

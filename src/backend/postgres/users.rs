@@ -184,10 +184,14 @@ impl UserQueries for Postgres {
         at: Timestamp,
     ) -> sqlx::Result<u64> {
         let done = sqlx::query!(
-            "UPDATE users SET status = 'active', approved_at = $3, approved_by = $2,
+            "UPDATE users SET
+                status = CASE WHEN approved_at IS NULL THEN 'pending' ELSE 'active' END,
+                approved_at = CASE WHEN approved_at IS NULL THEN NULL ELSE $3::timestamptz END,
+                approved_by = CASE WHEN approved_at IS NULL THEN NULL ELSE $2::uuid END,
                 suspended_at = NULL, suspended_by = NULL, suspension_reason = NULL,
                 updated_at = $3
-             WHERE id = $1 AND status = 'suspended'",
+             WHERE id = $1 AND status = 'suspended'
+               AND EXISTS (SELECT 1 FROM users AS actor WHERE actor.id = $2)",
             id as _,
             by as _,
             at as _
