@@ -85,17 +85,26 @@ impl<B: Backend> Store<B> {
     pub async fn set_a2a_client_active(&self, id: A2AClientId, active: bool) -> Result<()> {
         self.observe("set_a2a_client_active", async move {
             if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
-                return Err(match B::select_a2a_client_by_id(&self.pool, id).await? {
-                    Some(_) => Error::Conflict {
-                        entity: "a2a client",
-                        constraint: "client is revoked: issue a new one".to_owned(),
-                    },
-                    None => a2a_client_not_found(id),
-                });
+                return Err(self.why_a2a_client_unchanged(id).await);
             }
             Ok(())
         })
         .await
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// Why a guarded update of client `id` changed nothing: the client is revoked and the
+    /// update would have activated it (`Conflict`), or there is no such client (`NotFound`).
+    async fn why_a2a_client_unchanged(&self, id: A2AClientId) -> Error {
+        match B::select_a2a_client_by_id(&self.pool, id).await {
+            Ok(Some(_)) => Error::Conflict {
+                entity: "a2a client",
+                constraint: "client is revoked: issue a new one".to_owned(),
+            },
+            Ok(None) => a2a_client_not_found(id),
+            Err(error) => error.into(),
+        }
     }
 }
 
@@ -234,16 +243,7 @@ impl<B: Backend> Store<B> {
             };
             match B::update_a2a_client(&self.pool, id, &changes).await? {
                 Some(row) => Ok(a2a_client_from_row(row)),
-                None => Err(match B::select_a2a_client_by_id(&self.pool, id).await? {
-                    Some(_) => Error::Conflict {
-                        entity: "a2a client",
-                        constraint: "client is revoked: issue a new one".to_owned(),
-                    },
-                    None => Error::NotFound {
-                        entity: "a2a client",
-                        id: id.to_string(),
-                    },
-                }),
+                None => Err(self.why_a2a_client_unchanged(id).await),
             }
         })
         .await
