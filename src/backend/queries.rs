@@ -151,7 +151,7 @@ pub trait TokenQueries: sqlx::Database {
     /// Inserts the row, or replaces tokens, expiry, scope and `updated_at` of the existing
     /// row of `(user_id, provider)`, which keeps its `id` and `created_at`.
     fn upsert_oauth_token(
-        pool: &Pool<Self>,
+        conn: &mut Self::Connection,
         row: &OAuthTokenRow,
     ) -> impl Future<Output = sqlx::Result<()>> + Send;
     fn select_oauth_token(

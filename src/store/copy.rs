@@ -145,8 +145,9 @@ impl<A: Backend> Store<A> {
                 |(user, provider)| A::page_oauth_tokens(from, (user, &provider), PAGE).await,
                 |row| (row.user_id, row.provider.clone()),
                 |page| {
+                    let mut conn = to.acquire().await?;
                     for row in page {
-                        B::upsert_oauth_token(to, &row).await?;
+                        B::upsert_oauth_token(&mut conn, &row).await?;
                     }
                 },
             );

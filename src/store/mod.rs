@@ -8,6 +8,7 @@ mod api_keys;
 mod auth;
 mod convert;
 mod copy;
+mod in_flight;
 mod observe;
 mod recorder;
 mod rotation;

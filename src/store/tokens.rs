@@ -1,6 +1,6 @@
 use time::OffsetDateTime;
 
-use super::convert::stored_enum;
+use super::{convert::stored_enum, in_flight::InFlight};
 use crate::{
     Backend, Error, ExpiringToken, OAuthProvider, OAuthToken, Result, Store, UserId,
     backend::{codec::Timestamp, rows::OAuthTokenRow},
@@ -66,22 +66,11 @@ impl<B: Backend> Store<B> {
                 created_at: now,
                 updated_at: now,
             };
-            // The write runs to its end on a task of its own, holding the guard, even if
-            // the caller stops waiting (a timeout dropping this future): a statement
-            // already sent still commits, and the rotation must not switch keys (and then
-            // count) before it has.
-            let pool = self.pool.clone();
-            let written = tokio::spawn(async move {
-                let written = B::upsert_oauth_token(&pool, &row).await;
-                drop(no_key_switch);
-                written
-            })
-            .await
-            .unwrap_or_else(|joined| match joined.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                // Only when the runtime shuts down under the write.
-                Err(_) => Err(sqlx::Error::PoolClosed),
-            });
+            // Dropped before it finishes (the caller stopped waiting), `write` keeps the
+            // key switch waiting until the statement already sent has landed.
+            let mut write = InFlight::new(self.pool.acquire().await?, no_key_switch);
+            let written = B::upsert_oauth_token(write.connection(), &row).await;
+            write.finish();
             written.map_err(Error::on_write("oauth token", "user"))
         })
         .await

@@ -10,7 +10,7 @@ use crate::{
 };
 
 impl TokenQueries for Postgres {
-    async fn upsert_oauth_token(pool: &PgPool, row: &OAuthTokenRow) -> sqlx::Result<()> {
+    async fn upsert_oauth_token(conn: &mut PgConnection, row: &OAuthTokenRow) -> sqlx::Result<()> {
         sqlx::query!(
             "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted,
                 refresh_token_encrypted, expires_at, scope, created_at, updated_at)
@@ -30,7 +30,7 @@ impl TokenQueries for Postgres {
             row.created_at as _,
             row.updated_at as _,
         )
-        .execute(pool)
+        .execute(conn)
         .await?;
         Ok(())
     }

@@ -10,7 +10,10 @@ use crate::{
 };
 
 impl TokenQueries for Sqlite {
-    async fn upsert_oauth_token(pool: &SqlitePool, row: &OAuthTokenRow) -> sqlx::Result<()> {
+    async fn upsert_oauth_token(
+        conn: &mut SqliteConnection,
+        row: &OAuthTokenRow,
+    ) -> sqlx::Result<()> {
         sqlx::query!(
             "INSERT INTO user_oauth_tokens (id, user_id, provider, access_token_encrypted,
                 refresh_token_encrypted, expires_at, scope, created_at, updated_at)
@@ -30,7 +33,7 @@ impl TokenQueries for Sqlite {
             row.created_at,
             row.updated_at,
         )
-        .execute(pool)
+        .execute(conn)
         .await?;
         Ok(())
     }
