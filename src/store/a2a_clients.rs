@@ -257,6 +257,10 @@ impl<B: Backend> Store<B> {
     /// primary key, or the index on `(is_active, id)` when filtered. The first page starts
     /// after the nil UUID, so a client given the nil id is never listed.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a `limit` outside 1..=1000; [`Error::Database`].
     pub async fn list_a2a_clients(
@@ -268,12 +272,16 @@ impl<B: Backend> Store<B> {
         self.observe("list_a2a_clients", async move {
             let limit = validate::page_limit(limit)?;
             let after = after.unwrap_or_else(|| A2AClientId::from(uuid::Uuid::nil()));
-            let rows = match active {
-                None => B::page_a2a_clients(&self.pool, after, limit).await?,
-                Some(active) => {
-                    B::select_a2a_clients_page_by_active(&self.pool, active, after, limit).await?
-                }
-            };
+            let rows = self
+                .read_tolerating_lag(|pool| async move {
+                    match active {
+                        None => B::page_a2a_clients(&pool, after, limit).await,
+                        Some(active) => {
+                            B::select_a2a_clients_page_by_active(&pool, active, after, limit).await
+                        }
+                    }
+                })
+                .await?;
             Ok(rows.into_iter().map(a2a_client_from_row).collect())
         })
         .await

@@ -111,6 +111,10 @@ impl<B: Backend> Store<B> {
     /// status filter reads by `idx_users_status`; a tier filter by `idx_users_tier` on
     /// PostgreSQL (on SQLite the statement always reads by status, see the README).
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `limit` unless it is 1 to 1000; [`Error::Database`];
     /// [`Error::CorruptData`] for a row this build cannot read.
@@ -129,8 +133,12 @@ impl<B: Backend> Store<B> {
                 (Timestamp::from(created_at), id)
             });
             // One row more than asked tells whether another page follows.
-            let mut rows =
-                B::select_users_page(&self.pool, &statuses, &tiers, after, limit + 1).await?;
+            let (statuses, tiers) = (&statuses, &tiers);
+            let mut rows = self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_users_page(&pool, statuses, tiers, after, limit + 1).await
+                })
+                .await?;
             let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
             let more = rows.len() > page_len;
             rows.truncate(page_len);
