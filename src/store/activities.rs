@@ -9,6 +9,8 @@ impl<B: Backend> Store<B> {
     /// Stores `activity` in `tenant` (its `tenant_id` field is ignored and set from
     /// `tenant`). Returns `activity.id`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad name or type, or a negative or non-finite distance
     /// or duration; [`Error::Conflict`] when the id is taken; [`Error::NotFound`] when the
@@ -48,6 +50,8 @@ impl<B: Backend> Store<B> {
 
     /// The activity with this id in `tenant`, unless soft-deleted. An activity of another
     /// tenant is not found.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -118,6 +122,8 @@ impl<B: Backend> Store<B> {
 
     /// Soft-deletes the activity: it disappears from reads and stats but stays in the
     /// table. Returns whether an activity of `tenant` was deleted by this call.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].

@@ -43,6 +43,16 @@ use crate::{Backend, EncryptionKey, Error, KeyId, Result, StoreConfig, config, c
 ///
 /// Cloning is cheap (the pool and cipher are shared), and every method's future is `Send`,
 /// so a store can be handed to `tokio::spawn`ed tasks.
+///
+/// # Read replicas
+/// On PostgreSQL, [`StoreConfig::read_urls`] names streaming standbys of the primary.
+/// Reads that tolerate a little lag (usage statistics and per-endpoint reports, activity
+/// lists and statistics, user and A2A client listings) go to a healthy replica, the next
+/// in turn; every write, and every read that must see the caller's own writes
+/// (authentication, tokens, lookups by id, hash or email), runs on the primary. Each
+/// method's doc says which. A replica that is down, trails by more than
+/// [`StoreConfig::read_max_lag`], or fails a read is skipped and the read runs on the
+/// primary, without error; it serves again once healthy ([`Store::replica_stats`]).
 pub struct Store<B: Backend> {
     /// The primary: every write, and every read that must see the caller's own writes.
     pool: Pool<B>,
@@ -168,7 +178,7 @@ impl<B: Backend> Store<B> {
         B::INFO
     }
 
-    /// The underlying connection pool: an escape hatch for health checks and for
+    /// The primary's connection pool: an escape hatch for health checks and for
     /// benchmarks comparing the store with raw sqlx on the same connections. Statements run
     /// through it bypass the store's validation, encryption and metrics.
     #[must_use]

@@ -28,6 +28,8 @@ const MAX_IP_LEN: usize = 64;
 impl<B: Backend> Store<B> {
     /// Appends one usage row for an API key, with the timestamp it carries.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a status outside 100..=599, an empty endpoint or method,
     /// or an oversized field; [`Error::NotFound`] when the API key does not exist.
@@ -41,6 +43,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Appends one usage row for a JWT-authenticated user.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::record_api_usage`]; [`Error::NotFound`] when the user does not exist.
@@ -96,6 +100,8 @@ impl<B: Backend> Store<B> {
     /// first, `batch_size` rows per statement so that other writers are never blocked for
     /// long. Calls `progress` after each batch. Stopping half-way loses nothing: run it
     /// again to finish.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`].
