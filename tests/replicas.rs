@@ -301,7 +301,8 @@ mod postgres {
 
     /// With the standby stopped, lag-tolerant reads come from the primary and none fails:
     /// a replica that fails mid-read (its connections killed) and one found down by its
-    /// health check. Once the standby is started again, reads go back to it.
+    /// health check; once known down, reads do not wait for its checks. Once the standby
+    /// is started again, reads go back to it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replica_stopped_reads_fall_back_to_the_primary_and_return() -> eyre::Result<()> {
         let _serial = SERIAL.lock().await;
@@ -374,6 +375,18 @@ mod postgres {
             "{stats:?}"
         );
         assert_eq!(checking.primary_lag_tolerant_reads(), 1);
+        // Known to be down: its next checks run beside the reads, which do not wait for them.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let started = Instant::now();
+            assert_eq!(list().await?.users.len(), 2);
+            assert!(
+                started.elapsed() < Duration::from_millis(1000),
+                "a read waited {:?} for the check of a replica known to be down",
+                started.elapsed()
+            );
+        }
+        assert_eq!(checking.primary_lag_tolerant_reads(), 4);
 
         standby("start").await?;
         eventually("reads return to the restarted standby", || async {

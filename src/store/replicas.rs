@@ -3,14 +3,16 @@
 //!
 //! A replica's health is measured on the replica itself (the backend's `select_replica_lag`)
 //! when a read wants it and the last measure is older than the check interval; one read
-//! measures while the others go by the last result. A replica that is down, lags more than
+//! measures while the others go by the last result. A replica last seen healthy is measured
+//! before the read that wants it; one last seen unhealthy in the background, so that a
+//! replica that stays down holds no read up. A replica that is down, lags more than
 //! the bound, or fails a read is skipped, and the read runs on the primary: no error from a
 //! replica ever reaches the caller. It serves again once a later measure finds it healthy.
 
 use std::{
     future::Future,
     sync::{
-        Mutex, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -28,7 +30,7 @@ const REPLICA_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A store's read replicas and where lag-tolerant reads went.
 pub(super) struct Replicas<B: Backend> {
-    members: Vec<Replica<B>>,
+    members: Vec<Arc<Replica<B>>>,
     /// Which replica the next read starts looking at (round-robin).
     next: AtomicUsize,
     max_lag: Duration,
@@ -112,7 +114,7 @@ impl<B: Backend> Replicas<B> {
                     )),
                     other => other,
                 })?;
-                Ok(Replica {
+                Ok(Arc::new(Replica {
                     pool,
                     url: config::redact_url(url),
                     label: index.to_string(),
@@ -120,7 +122,7 @@ impl<B: Backend> Replicas<B> {
                     checking: AtomicBool::new(false),
                     reads: AtomicU64::new(0),
                     failures: AtomicU64::new(0),
-                })
+                }))
             })
             .collect::<Result<_>>()?;
         Ok(Self {
@@ -168,9 +170,12 @@ impl<B: Backend> Replicas<B> {
         None
     }
 
-    /// Whether `replica` may serve a read: its last health, measured again first when it is
-    /// older than the check interval and no other read is measuring it.
-    async fn usable(&self, replica: &Replica<B>) -> bool {
+    /// Whether `replica` may serve a read. Its last health, unless that is older than the
+    /// check interval and no other read is measuring it: then a replica last seen healthy
+    /// (or never measured) is measured before the read, and one last seen unhealthy is
+    /// measured in the background while this read goes elsewhere (a replica that is down
+    /// costs the reads nothing while it stays down).
+    async fn usable(&self, replica: &Arc<Replica<B>>) -> bool {
         let health = replica.health();
         let fresh = health
             .checked_at
@@ -178,43 +183,58 @@ impl<B: Backend> Replicas<B> {
         if fresh || replica.checking.swap(true, Ordering::AcqRel) {
             return health.healthy;
         }
-        let _checking = Checking(&replica.checking);
-        let lag = match tokio::time::timeout(REPLICA_TIMEOUT, B::select_replica_lag(&replica.pool))
-            .await
-        {
-            Ok(Ok(Some(ms))) => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-            Ok(Ok(None)) => None,
-            Ok(Err(error)) => {
-                tracing::warn!(replica = %replica.url, %error, "read replica unreachable");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(replica = %replica.url, "read replica health check timed out");
-                None
-            }
-        };
-        let healthy = lag.is_some_and(|lag| lag <= self.max_lag);
-        if health.healthy && !healthy {
-            tracing::warn!(replica = %replica.url, ?lag, "read replica skipped until healthy");
-        } else if !health.healthy && healthy && health.checked_at.is_some() {
-            tracing::info!(replica = %replica.url, ?lag, "read replica healthy again");
+        let max_lag = self.max_lag;
+        if health.healthy || health.checked_at.is_none() {
+            let _checking = Checking(&replica.checking);
+            return replica.check(max_lag).await;
         }
-        replica.set_health(Health {
-            healthy,
-            lag,
-            checked_at: Some(Instant::now()),
+        let replica = Arc::clone(replica);
+        tokio::spawn(async move {
+            let _checking = Checking(&replica.checking);
+            replica.check(max_lag).await;
         });
-        metrics::gauge!("pierre_store_replica_healthy", "replica" => replica.label.clone())
-            .set(if healthy { 1.0 } else { 0.0 });
-        if let Some(lag) = lag {
-            metrics::gauge!("pierre_store_replica_lag_seconds", "replica" => replica.label.clone())
-                .set(lag.as_secs_f64());
-        }
-        healthy
+        false
     }
 }
 
 impl<B: Backend> Replica<B> {
+    /// Measures the replica's lag and records whether it may serve reads (reachable, lag
+    /// known and at most `max_lag`); returns that.
+    async fn check(&self, max_lag: Duration) -> bool {
+        let before = self.health();
+        let lag =
+            match tokio::time::timeout(REPLICA_TIMEOUT, B::select_replica_lag(&self.pool)).await {
+                Ok(Ok(Some(ms))) => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+                Ok(Ok(None)) => None,
+                Ok(Err(error)) => {
+                    tracing::warn!(replica = %self.url, %error, "read replica unreachable");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(replica = %self.url, "read replica health check timed out");
+                    None
+                }
+            };
+        let healthy = lag.is_some_and(|lag| lag <= max_lag);
+        if before.healthy && !healthy {
+            tracing::warn!(replica = %self.url, ?lag, "read replica skipped until healthy");
+        } else if !before.healthy && healthy && before.checked_at.is_some() {
+            tracing::info!(replica = %self.url, ?lag, "read replica healthy again");
+        }
+        self.set_health(Health {
+            healthy,
+            lag,
+            checked_at: Some(Instant::now()),
+        });
+        metrics::gauge!("pierre_store_replica_healthy", "replica" => self.label.clone())
+            .set(if healthy { 1.0 } else { 0.0 });
+        if let Some(lag) = lag {
+            metrics::gauge!("pierre_store_replica_lag_seconds", "replica" => self.label.clone())
+                .set(lag.as_secs_f64());
+        }
+        healthy
+    }
+
     fn health(&self) -> Health {
         *self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
