@@ -61,7 +61,21 @@ mod postgres {
     };
     use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+
     use crate::common::{Cleanup, seed_tenants, with_database};
+
+    fn snapshotter() -> &'static Snapshotter {
+        static SNAPSHOTTER: std::sync::OnceLock<Snapshotter> = std::sync::OnceLock::new();
+        SNAPSHOTTER.get_or_init(|| {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            recorder
+                .install()
+                .expect("the only recorder of this test binary");
+            snapshotter
+        })
+    }
 
     /// One replica test at a time: they stop the standby and pause its replay.
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -278,6 +292,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replica_serves_writes_made_on_the_primary() -> eyre::Result<()> {
         let _serial = SERIAL.lock().await;
+        snapshotter();
         let db = ReplicaDb::new(false, |_| {}).await?;
         db.store
             .create_user(&User::new("seen@example.com", "hash"))
@@ -292,6 +307,39 @@ mod postgres {
         assert!(stats.healthy, "{stats:?}");
         assert!(stats.pool.size >= 1, "{stats:?}");
         assert!(!stats.url.contains("app-password"));
+        // The metrics show the replica's reads, health and pool (read once: a snapshot
+        // drains the counters).
+        let snapshot = snapshotter().snapshot().into_vec();
+        let value = |name: &str, labels: &[(&str, &str)]| {
+            snapshot
+                .iter()
+                .filter(|(key, ..)| key.key().name() == name)
+                .find(|(key, ..)| {
+                    labels
+                        .iter()
+                        .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
+                })
+                .map(|(.., value)| value)
+        };
+        assert!(
+            matches!(
+                value("pierre_store_lag_tolerant_reads_total", &[("pool", "replica"), ("replica", "0")]),
+                Some(DebugValue::Counter(n)) if *n >= 1
+            ),
+            "{snapshot:?}"
+        );
+        assert!(matches!(
+            value("pierre_store_replica_healthy", &[("replica", "0")]),
+            Some(DebugValue::Gauge(v)) if v.into_inner() == 1.0
+        ));
+        assert!(value("pierre_store_replica_lag_seconds", &[("replica", "0")]).is_some());
+        assert!(
+            value(
+                "pierre_store_replica_pool_connections",
+                &[("replica", "0"), ("state", "idle")]
+            )
+            .is_some()
+        );
         // Reads that must see the caller's own writes stay on the primary.
         let reads = db.replica_reads();
         db.store.get_user_by_email("seen@example.com").await?;
@@ -507,6 +555,7 @@ mod postgres {
     /// not an error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replica_urls_are_checked_and_a_down_replica_is_not_an_error() -> eyre::Result<()> {
+        let _serial = SERIAL.lock().await;
         let primary = env("TEST_POSTGRES_PRIMARY_URL");
         let key = EncryptionKey::generate();
         for bad in [
