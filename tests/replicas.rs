@@ -347,6 +347,37 @@ mod postgres {
         Ok(())
     }
 
+    /// Lag-tolerant reads are spread over the healthy replicas in turn (the standby named
+    /// twice stands for two replicas).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replica_reads_are_spread_round_robin() -> eyre::Result<()> {
+        let _serial = SERIAL.lock().await;
+        let db = ReplicaDb::new(false, |config| {
+            let replica = config.read_urls[0].clone();
+            config.read_urls.push(replica);
+        })
+        .await?;
+        db.store
+            .create_user(&User::new("rr@example.com", "hash"))
+            .await?;
+        eventually("both replicas list the user", || async {
+            Ok(db.emails().await?.len() == 1 && db.emails().await?.len() == 1)
+        })
+        .await?;
+        let before: Vec<u64> = db.store.replica_stats().iter().map(|r| r.reads).collect();
+        for _ in 0..6 {
+            assert_eq!(db.emails().await?, ["rr@example.com"]);
+        }
+        let after: Vec<u64> = db.store.replica_stats().iter().map(|r| r.reads).collect();
+        assert_eq!(
+            (after[0] - before[0], after[1] - before[1]),
+            (3, 3),
+            "{before:?} -> {after:?}"
+        );
+        assert_eq!(db.store.primary_lag_tolerant_reads(), 0);
+        Ok(())
+    }
+
     /// With the standby stopped, lag-tolerant reads come from the primary and none fails:
     /// a replica that fails mid-read (its connections killed) and one found down by its
     /// health check; once known down, reads do not wait for its checks. Once the standby
