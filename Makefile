@@ -5,6 +5,7 @@
 
 CARGO ?= cargo
 WITH_POSTGRES := scripts/with-postgres
+WITH_STANDBY := scripts/with-standby
 
 .PHONY: build run test soak bench prepare check-sqlx lint fmt doc
 
@@ -17,9 +18,11 @@ run:
 	$(CARGO) run --quiet --locked -- demo
 
 ## test: both suites, SQLite and PostgreSQL. Never skips PostgreSQL: starts a throwaway
-## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither.
+## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither. The read-replica
+## tests run against a throwaway primary and streaming standby (scripts/with-standby)
+## unless TEST_POSTGRES_REPLICA_URL is set.
 test:
-	$(WITH_POSTGRES) scripts/run-tests
+	$(WITH_POSTGRES) $(WITH_STANDBY) scripts/run-tests
 
 ## soak: the reliability tests at length (not part of CI): many more property cases,
 ## 25 SIGKILL crash runs, a longer concurrent load. See RELIABILITY.md.

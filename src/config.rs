@@ -47,6 +47,21 @@ pub struct StoreConfig {
     /// only look at an existing database. PostgreSQL never creates a database: a missing
     /// one is that same error either way.
     pub create_if_missing: bool,
+    /// Read replicas (streaming standbys of the primary at `database_url`), one URL each
+    /// (`DATABASE_READ_URLS`, comma-separated; default none). Reads that tolerate a little
+    /// lag go to a healthy one of them, in turn; every other call stays on the primary.
+    /// PostgreSQL only: [`Store::connect`](crate::Store::connect) refuses replicas on
+    /// SQLite with [`Error::Config`]. `Debug` hides their passwords.
+    pub read_urls: Vec<String>,
+    /// The most a replica may trail the primary and still serve reads
+    /// (`DATABASE_READ_MAX_LAG_MS`, milliseconds, default 1000), as the replica itself
+    /// measures it: none when it has replayed all the WAL it received, else the time
+    /// since the last transaction it replayed committed on the primary.
+    pub read_max_lag: Duration,
+    /// How long a replica's health (reachable, lag) is trusted before it is measured again
+    /// (`DATABASE_READ_CHECK_INTERVAL_MS`, milliseconds, default 1000). A read may thus go
+    /// to a replica that trails by up to `read_max_lag` plus this.
+    pub read_check_interval: Duration,
 }
 
 impl StoreConfig {
@@ -63,6 +78,9 @@ impl StoreConfig {
             max_lifetime: Some(Duration::from_secs(1800)),
             slow_call_threshold: Duration::from_millis(500),
             create_if_missing: true,
+            read_urls: Vec::new(),
+            read_max_lag: Duration::from_millis(1000),
+            read_check_interval: Duration::from_millis(1000),
         }
     }
 
@@ -140,6 +158,20 @@ impl StoreConfig {
         if let Some(secs) = env_number("DATABASE_MAX_LIFETIME")? {
             config.max_lifetime = (secs > 0).then(|| Duration::from_secs(secs));
         }
+        if let Some(list) = env_secret("DATABASE_READ_URLS")? {
+            config.read_urls = list
+                .split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(ms) = env_number("DATABASE_READ_MAX_LAG_MS")? {
+            config.read_max_lag = Duration::from_millis(ms);
+        }
+        if let Some(ms) = env_number("DATABASE_READ_CHECK_INTERVAL_MS")? {
+            config.read_check_interval = Duration::from_millis(ms);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -186,6 +218,16 @@ impl std::fmt::Debug for StoreConfig {
             .field("max_lifetime", &self.max_lifetime)
             .field("slow_call_threshold", &self.slow_call_threshold)
             .field("create_if_missing", &self.create_if_missing)
+            .field(
+                "read_urls",
+                &self
+                    .read_urls
+                    .iter()
+                    .map(|url| redact_url(url))
+                    .collect::<Vec<_>>(),
+            )
+            .field("read_max_lag", &self.read_max_lag)
+            .field("read_check_interval", &self.read_check_interval)
             .finish()
     }
 }

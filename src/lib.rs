@@ -54,8 +54,8 @@ pub use secret::PlaintextSecret;
 pub use sqlx::{Postgres, Sqlite};
 pub use store::{
     A2A_SECRET_PREFIX, API_KEY_PREFIX, CopyReport, MigrationInfo, PoolStats, PruneReport,
-    RecorderStats, RotationOptions, RotationReport, Store, TableCounts, TokenKeyCounts,
-    UsageRecorder, UsageRecorderConfig,
+    RecorderStats, ReplicaStats, RotationOptions, RotationReport, Store, TableCounts,
+    TokenKeyCounts, UsageRecorder, UsageRecorderConfig,
 };
 
 /// The README's examples, compiled and run as doc tests.

@@ -5,7 +5,7 @@ use std::{ffi::OsString, os::unix::ffi::OsStringExt, time::Duration};
 
 use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
 
-const VARS: [&str; 9] = [
+const VARS: [&str; 12] = [
     "DATABASE_ENCRYPTION_KEY",
     "DATABASE_RETIRED_ENCRYPTION_KEYS",
     "DATABASE_URL",
@@ -15,6 +15,9 @@ const VARS: [&str; 9] = [
     "DATABASE_IDLE_TIMEOUT",
     "DATABASE_MAX_LIFETIME",
     "DATABASE_ENCRYPTION_KEY_PATH",
+    "DATABASE_READ_URLS",
+    "DATABASE_READ_MAX_LAG_MS",
+    "DATABASE_READ_CHECK_INTERVAL_MS",
 ];
 
 fn set(name: &str, value: &str) {
@@ -67,6 +70,33 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
     assert_eq!(config.acquire_timeout, Duration::from_secs(5));
     assert_eq!(config.idle_timeout, None, "0 means no idle timeout");
     assert_eq!(config.max_lifetime, Some(Duration::from_secs(60)));
+    assert!(config.read_urls.is_empty(), "no replica unless named");
+    assert_eq!(config.read_max_lag, Duration::from_millis(1000));
+
+    // Read replicas: comma-separated, blanks around and empty entries ignored.
+    set(
+        "DATABASE_READ_URLS",
+        " postgres://r:pw@replica1/pierre ,, postgres://replica2/pierre,",
+    );
+    set("DATABASE_READ_MAX_LAG_MS", "250");
+    set("DATABASE_READ_CHECK_INTERVAL_MS", "50");
+    let config = StoreConfig::from_env()?;
+    assert_eq!(
+        config.read_urls,
+        [
+            "postgres://r:pw@replica1/pierre",
+            "postgres://replica2/pierre"
+        ]
+    );
+    assert_eq!(config.read_max_lag, Duration::from_millis(250));
+    assert_eq!(config.read_check_interval, Duration::from_millis(50));
+    set("DATABASE_READ_MAX_LAG_MS", "1s");
+    let err = StoreConfig::from_env().unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("DATABASE_READ_MAX_LAG_MS")),
+        "{err:?}"
+    );
+    set("DATABASE_READ_MAX_LAG_MS", "250");
 
     for (name, bad) in [
         ("DATABASE_MAX_CONNECTIONS", "ten"),

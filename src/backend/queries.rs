@@ -56,6 +56,27 @@ pub trait Lifecycle: sqlx::Database {
     fn begin_write(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self>>> + Send;
+    /// A read replica's connection pool: [`Pool<Self>`] on a backend with replicas, an
+    /// uninhabited type on one without (no value of it can exist, so neither can a replica).
+    type ReplicaPool: Send + Sync + 'static;
+    /// A pool on the replica at `url` that connects lazily (a replica that is down when the
+    /// store starts is not an error), its acquire timeout capped at `max_acquire`.
+    /// Fails with [`sqlx::Error::Configuration`] for a malformed URL, and always on a
+    /// backend without replicas.
+    fn connect_replica(
+        config: &StoreConfig,
+        url: &str,
+        max_acquire: std::time::Duration,
+    ) -> sqlx::Result<Self::ReplicaPool>;
+    /// The replica's pool, to run the usual statements on.
+    fn replica_pool(replica: &Self::ReplicaPool) -> &Pool<Self>;
+    /// How far the replica trails its primary, in milliseconds, measured on the replica:
+    /// 0 when it has replayed all the WAL it received, else the time since the last
+    /// transaction it replayed committed; `None` when unknown (nothing replayed yet, or
+    /// the server is not a standby, e.g. a promoted one that no longer follows).
+    fn select_replica_lag(
+        replica: &Self::ReplicaPool,
+    ) -> impl Future<Output = sqlx::Result<Option<i64>>> + Send;
 }
 
 /// `users`.

@@ -22,6 +22,8 @@ impl<B: Backend> Store<B> {
     /// Registers a new A2A client with a fresh secret (256 random bits after
     /// [`A2A_SECRET_PREFIX`]); stores only its SHA-256 hash and returns the plaintext once.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// As [`Store::create_a2a_client`].
     pub async fn issue_a2a_client(
@@ -44,6 +46,8 @@ impl<B: Backend> Store<B> {
     /// The active client whose secret this is, with `last_used` updated in the same
     /// statement (one round trip); `None` for an unknown, deactivated or revoked client.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
@@ -64,6 +68,8 @@ impl<B: Backend> Store<B> {
     /// `is_active` false) but no longer authenticates, and cannot be activated again; issue
     /// a new client instead. Idempotent: revoking again keeps the first `revoked_at`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such client.
     pub async fn revoke_a2a_client(&self, id: A2AClientId) -> Result<()> {
@@ -78,6 +84,8 @@ impl<B: Backend> Store<B> {
 
     /// Deactivates (`active == false`) or reactivates the client: a deactivated client stays
     /// listed but does not authenticate until it is activated again. Idempotent.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such client; [`Error::Conflict`] when asked to
@@ -117,6 +125,8 @@ fn a2a_client_not_found(id: A2AClientId) -> Error {
 
 impl<B: Backend> Store<B> {
     /// Stores `client` as given. Returns `client.id`.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, a
@@ -170,6 +180,8 @@ impl<B: Backend> Store<B> {
 
     /// The client with this id, active or not.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_a2a_client(&self, id: A2AClientId) -> Result<Option<A2AClient>> {
@@ -182,6 +194,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// The client whose API key has this hash, active or not.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -215,6 +229,8 @@ impl<B: Backend> Store<B> {
     /// of `update` that are `Some`) in one statement, and returns the client as stored
     /// after it. A revoked client can be edited, and deactivated again, but never
     /// reactivated.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or over-long name or capability or a negative
@@ -257,6 +273,10 @@ impl<B: Backend> Store<B> {
     /// primary key, or the index on `(is_active, id)` when filtered. The first page starts
     /// after the nil UUID, so a client given the nil id is never listed.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a `limit` outside 1..=1000; [`Error::Database`].
     pub async fn list_a2a_clients(
@@ -268,12 +288,16 @@ impl<B: Backend> Store<B> {
         self.observe("list_a2a_clients", async move {
             let limit = validate::page_limit(limit)?;
             let after = after.unwrap_or_else(|| A2AClientId::from(uuid::Uuid::nil()));
-            let rows = match active {
-                None => B::page_a2a_clients(&self.pool, after, limit).await?,
-                Some(active) => {
-                    B::select_a2a_clients_page_by_active(&self.pool, active, after, limit).await?
-                }
-            };
+            let rows = self
+                .read_tolerating_lag(|pool| async move {
+                    match active {
+                        None => B::page_a2a_clients(&pool, after, limit).await,
+                        Some(active) => {
+                            B::select_a2a_clients_page_by_active(&pool, active, after, limit).await
+                        }
+                    }
+                })
+                .await?;
             Ok(rows.into_iter().map(a2a_client_from_row).collect())
         })
         .await

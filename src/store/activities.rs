@@ -9,6 +9,8 @@ impl<B: Backend> Store<B> {
     /// Stores `activity` in `tenant` (its `tenant_id` field is ignored and set from
     /// `tenant`). Returns `activity.id`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad name or type, or a negative or non-finite distance
     /// or duration; [`Error::Conflict`] when the id is taken; [`Error::NotFound`] when the
@@ -49,6 +51,8 @@ impl<B: Backend> Store<B> {
     /// The activity with this id in `tenant`, unless soft-deleted. An activity of another
     /// tenant is not found.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_activity(&self, tenant: TenantId, id: ActivityId) -> Result<Option<Activity>> {
@@ -63,6 +67,10 @@ impl<B: Backend> Store<B> {
     /// The user's activities in `tenant`, newest `start_date` first, at most `limit`;
     /// soft-deleted ones excluded.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_user_activities(
@@ -72,13 +80,14 @@ impl<B: Backend> Store<B> {
         limit: u32,
     ) -> Result<Vec<Activity>> {
         self.observe("get_user_activities", async move {
-            Ok(
-                B::select_user_activities(&self.pool, tenant, user, i64::from(limit))
-                    .await?
-                    .into_iter()
-                    .map(activity_from_row)
-                    .collect(),
-            )
+            Ok(self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_user_activities(&pool, tenant, user, i64::from(limit)).await
+                })
+                .await?
+                .into_iter()
+                .map(activity_from_row)
+                .collect())
         })
         .await
     }
@@ -86,11 +95,19 @@ impl<B: Backend> Store<B> {
     /// Totals over the user's activities in `tenant` (one aggregate query; soft-deleted
     /// ones excluded). A user with no activities gets zeros and `None`s.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_user_stats(&self, tenant: TenantId, user: UserId) -> Result<UserStats> {
         self.observe("get_user_stats", async move {
-            let row = B::select_user_stats(&self.pool, tenant, user).await?;
+            let row = self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_user_stats(&pool, tenant, user).await
+                })
+                .await?;
             Ok(UserStats {
                 total_activities: stored_count("total_activities", row.total_activities)?,
                 total_distance: row.total_distance.unwrap_or(0.0),
@@ -105,6 +122,8 @@ impl<B: Backend> Store<B> {
 
     /// Soft-deletes the activity: it disappears from reads and stats but stays in the
     /// table. Returns whether an activity of `tenant` was deleted by this call.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].

@@ -25,6 +25,8 @@ impl<B: Backend> Store<B> {
     /// only its SHA-256 hash and a display prefix, and returns the key's row with the
     /// plaintext, which cannot be recovered later.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// As [`Store::create_api_key`].
     pub async fn issue_api_key(
@@ -55,6 +57,8 @@ impl<B: Backend> Store<B> {
     /// pending means "not yet approved", and what such a user may do is the server's
     /// decision (it can read [`User::status`](crate::User::status)).
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>> {
@@ -71,6 +75,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Deactivates the key: it stays listed, but no longer authenticates. Idempotent.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such key.
@@ -90,6 +96,8 @@ impl<B: Backend> Store<B> {
 
 impl<B: Backend> Store<B> {
     /// Stores `key` as given. Returns `key.id`.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or over-long name, hash, prefix or scope, or a
@@ -112,6 +120,8 @@ impl<B: Backend> Store<B> {
 
     /// The key with this hash, active or not, expired or not: the caller decides.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
@@ -125,6 +135,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Every key of the user, inactive ones included, oldest first.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::get_api_key_by_hash`].
@@ -196,6 +208,8 @@ impl<B: Backend> Store<B> {
     /// The change is seen by the next [`Store::authenticate_api_key`]: an expiry moved
     /// into the past refuses the key from then on. A revoked (inactive) key can be edited
     /// but stays revoked: nothing here activates a key. Expiry is kept to the microsecond.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or over-long name or scope, a negative rate

@@ -11,6 +11,8 @@ impl<B: Backend> Store<B> {
     /// as a known one. A hash made with weaker parameters than the current ones is
     /// replaced by a new hash on success.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) when the stored hash is not a
     /// PHC string; [`Error::Database`](crate::Error::Database).

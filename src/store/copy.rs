@@ -59,6 +59,8 @@ impl<A: Backend> Store<A> {
     /// target is written table by table; if the copy fails half-way, drop the target
     /// database, create it again and rerun.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] (field `target`, nothing written) when the two databases are
     /// not at the same schema version or the target already holds rows;

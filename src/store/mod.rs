@@ -11,6 +11,7 @@ mod copy;
 mod in_flight;
 mod observe;
 mod recorder;
+mod replicas;
 mod rotation;
 mod schema;
 #[cfg(feature = "backend-sqlite")]
@@ -24,6 +25,7 @@ pub use a2a_clients::A2A_SECRET_PREFIX;
 pub use api_keys::API_KEY_PREFIX;
 pub use copy::CopyReport;
 pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
+pub use replicas::ReplicaStats;
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};
 pub use usage::PruneReport;
@@ -42,8 +44,21 @@ use crate::{Backend, EncryptionKey, Error, KeyId, Result, StoreConfig, config, c
 ///
 /// Cloning is cheap (the pool and cipher are shared), and every method's future is `Send`,
 /// so a store can be handed to `tokio::spawn`ed tasks.
+///
+/// # Read replicas
+/// On PostgreSQL, [`StoreConfig::read_urls`] names streaming standbys of the primary.
+/// Reads that tolerate a little lag (usage statistics and per-endpoint reports, activity
+/// lists and statistics, user and A2A client listings) go to a healthy replica, the next
+/// in turn; every write, and every read that must see the caller's own writes
+/// (authentication, tokens, lookups by id, hash or email), runs on the primary. Each
+/// method's doc says which. A replica that is down, trails by more than
+/// [`StoreConfig::read_max_lag`], or fails a read is skipped and the read runs on the
+/// primary, without error; it serves again once healthy ([`Store::replica_stats`]).
 pub struct Store<B: Backend> {
+    /// The primary: every write, and every read that must see the caller's own writes.
     pool: Pool<B>,
+    /// Read replicas, for the reads that tolerate a little lag; shared by every clone.
+    replicas: Arc<replicas::Replicas<B>>,
     /// Shared by every clone, so a key rotation switches them all to the new key at once.
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// Held shared by each token write from before it picks its key until its row is
@@ -71,10 +86,27 @@ pub struct PoolStats {
     pub acquire_timeout: std::time::Duration,
 }
 
+impl PoolStats {
+    /// The current figures of `pool`.
+    fn of<DB: sqlx::Database>(pool: &Pool<DB>) -> Self {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+        Self {
+            size,
+            idle,
+            in_use: size.saturating_sub(idle),
+            max: pool.options().get_max_connections(),
+            min: pool.options().get_min_connections(),
+            acquire_timeout: pool.options().get_acquire_timeout(),
+        }
+    }
+}
+
 impl<B: Backend> Clone for Store<B> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            replicas: Arc::clone(&self.replicas),
             keys: Arc::clone(&self.keys),
             key_switch: Arc::clone(&self.key_switch),
             slow_call_threshold: self.slow_call_threshold,
@@ -106,15 +138,19 @@ impl<B: Backend> Store<B> {
     }
 
     /// Connects with the given settings. Runs no migration. A missing SQLite file is
-    /// created only when [`StoreConfig::create_if_missing`] is set (the default).
+    /// created only when [`StoreConfig::create_if_missing`] is set (the default). Read
+    /// replicas ([`StoreConfig::read_urls`]) are connected lazily: one that is down now is
+    /// skipped until it is healthy, not an error.
     ///
     /// # Errors
     /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
     /// also for a missing SQLite file when `create_if_missing` is off), and
-    /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
+    /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds, a malformed
+    /// replica URL or one of another backend, and any replica on SQLite.
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;
+        let replicas = Arc::new(replicas::Replicas::open(&config)?);
         let pool = B::connect(&config).await.map_err(|error| {
             if B::is_missing_database(&error) {
                 Error::NotFound {
@@ -127,6 +163,7 @@ impl<B: Backend> Store<B> {
         })?;
         Ok(Self {
             pool,
+            replicas,
             keys: Arc::new(RwLock::new(Arc::new(KeyRing::new(
                 &config.encryption_key,
                 &config.retired_keys,
@@ -142,7 +179,7 @@ impl<B: Backend> Store<B> {
         B::INFO
     }
 
-    /// The underlying connection pool: an escape hatch for health checks and for
+    /// The primary's connection pool: an escape hatch for health checks and for
     /// benchmarks comparing the store with raw sqlx on the same connections. Statements run
     /// through it bypass the store's validation, encryption and metrics.
     #[must_use]
@@ -150,19 +187,11 @@ impl<B: Backend> Store<B> {
         &self.pool
     }
 
-    /// The connection pool's current figures.
+    /// The primary's connection pool's current figures (each replica's are in
+    /// [`Store::replica_stats`]).
     #[must_use]
     pub fn pool_stats(&self) -> PoolStats {
-        let size = self.pool.size();
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        PoolStats {
-            size,
-            idle,
-            in_use: size.saturating_sub(idle),
-            max: self.pool.options().get_max_connections(),
-            min: self.pool.options().get_min_connections(),
-            acquire_timeout: self.pool.options().get_acquire_timeout(),
-        }
+        PoolStats::of(&self.pool)
     }
 
     /// The ids of every key this store can decrypt with: the active one first, then the
@@ -197,8 +226,10 @@ impl<B: Backend> Store<B> {
         Arc::clone(&self.key_switch).read_owned().await
     }
 
-    /// Closes every connection; later calls fail with [`Error::Database`](crate::Error::Database).
+    /// Closes every connection, the replicas' too; later calls fail with
+    /// [`Error::Database`](crate::Error::Database).
     pub async fn close(&self) {
+        self.replicas.close().await;
         self.pool.close().await;
     }
 }

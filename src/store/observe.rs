@@ -10,6 +10,13 @@
 //! | `pierre_store_connection_errors_total` | counter | `backend` |
 //! | `pierre_store_pool_connections` | gauge | `backend`, `state` (`idle` / `in_use`) |
 //! | `pierre_store_pool_max_connections` | gauge | `backend` |
+//! | `pierre_store_lag_tolerant_reads_total` | counter | `pool` (`primary` / `replica`), `replica` |
+//! | `pierre_store_replica_healthy` | gauge (1 or 0) | `replica` |
+//! | `pierre_store_replica_lag_seconds` | gauge | `replica` |
+//! | `pierre_store_replica_pool_connections` | gauge | `replica`, `state` (`idle` / `in_use`) |
+//!
+//! The pool gauges without `replica` are the primary's; `replica` is a replica's position
+//! in [`StoreConfig::read_urls`](crate::StoreConfig::read_urls), from 0.
 //!
 //! `outcome` is `ok`, `not_found`, `conflict`, `invalid` or `error`.
 
@@ -62,6 +69,7 @@ impl<B: Backend> Store<B> {
             .set(f64::from(pool.in_use));
         metrics::gauge!("pierre_store_pool_max_connections", "backend" => backend)
             .set(f64::from(pool.max));
+        self.replicas.record_pool_gauges();
         if elapsed >= self.slow_call_threshold {
             tracing::warn!(
                 op,

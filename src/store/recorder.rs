@@ -121,6 +121,8 @@ impl<B: Backend> Store<B> {
 impl UsageRecorder {
     /// Queues one API key usage row, waiting while the channel is full (back-pressure).
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] as for [`Store::record_api_usage`]; [`Error::Closed`] after
     /// [`UsageRecorder::shutdown`].
@@ -140,6 +142,8 @@ impl UsageRecorder {
     }
 
     /// Queues one JWT usage row, waiting while the channel is full.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`UsageRecorder::record_api`].
@@ -192,6 +196,8 @@ impl UsageRecorder {
     /// Writes every row accepted so far, stops the background task and returns the final
     /// counts. Every clone of this handle is closed too: later records fail with
     /// [`Error::Closed`].
+    ///
+    /// Runs on the primary.
     pub async fn shutdown(self) -> RecorderStats {
         let (done, wait) = oneshot::channel();
         if self.sender.send(Message::Shutdown(done)).await.is_ok() {

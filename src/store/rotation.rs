@@ -73,6 +73,8 @@ impl<B: Backend> Store<B> {
     /// another key, with default [`RotationOptions`]. See
     /// [`Store::rotate_encryption_key_with`].
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// As [`Store::rotate_encryption_key_with`].
     pub async fn rotate_encryption_key(&self, new_key: &EncryptionKey) -> Result<RotationReport> {
@@ -82,6 +84,8 @@ impl<B: Backend> Store<B> {
 
     /// How many token rows there are, and how many are sealed with the active key (a
     /// mismatch after a rotation, or a wrong key, shows here).
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].
@@ -114,6 +118,8 @@ impl<B: Backend> Store<B> {
     ///   can then be thrown away. Otherwise `remaining` says how many rows are not.
     ///   Other processes sharing the database must run with `new_key` active (and the old
     ///   one retired) before the rotation starts, or their writes keep it incomplete.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a zero batch size (nothing changes). [`Error::Database`]

@@ -41,6 +41,8 @@ impl<B: Backend> Store<B> {
     /// Applies the migrations this build embeds that the database lacks. Idempotent: a
     /// second call changes nothing. Versions are recorded in `_sqlx_migrations`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Migration`](crate::Error::Migration) when a migration fails, when an applied
     /// migration's checksum differs from the embedded file, or when the database has applied
@@ -57,6 +59,8 @@ impl<B: Backend> Store<B> {
     /// Applies pending migrations up to and including `version`, which must be the version
     /// of a migration this build embeds. A version at or below the database's changes
     /// nothing (migrations are never undone).
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) (field `version`, the reason
@@ -87,6 +91,8 @@ impl<B: Backend> Store<B> {
 
     /// The highest successfully applied migration, or `None` for a database never migrated.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
     pub async fn schema_version(&self) -> Result<Option<i64>> {
@@ -106,6 +112,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Every migration this build embeds and every one the database recorded, by version.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`](crate::Error::Database).
@@ -154,6 +162,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Rows per table and the database size.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`](crate::Error::Database), e.g. before the schema exists.

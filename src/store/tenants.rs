@@ -11,6 +11,8 @@ const MAX_DOMAIN_LEN: usize = 253;
 impl<B: Backend> Store<B> {
     /// Stores `tenant` as given. Returns `tenant.id`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad name, slug or domain; [`Error::Conflict`] when the
     /// slug, domain or id is taken; [`Error::NotFound`] when the owner does not exist.
@@ -27,6 +29,8 @@ impl<B: Backend> Store<B> {
 
     /// The tenant with this id, active or not.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
@@ -40,6 +44,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// The tenant with this slug, active or not.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::get_tenant`].
@@ -55,6 +61,8 @@ impl<B: Backend> Store<B> {
 
     /// Writes name, slug, domain, plan, owner and `is_active` of the tenant with
     /// `tenant.id`, and sets its `updated_at` to now.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such tenant (or no such owner);
@@ -82,6 +90,8 @@ impl<B: Backend> Store<B> {
     /// owner included, are kept. This is how to free a user who owns tenants for
     /// [`Store::delete_user`]; the other is to give the tenant another owner with
     /// [`Store::update_tenant`].
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such tenant (nothing is deleted);

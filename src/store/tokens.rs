@@ -26,6 +26,8 @@ impl<B: Backend> Store<B> {
     /// a key rotation of this store waits for the write to finish before it switches keys,
     /// so the row is never left behind under the old key.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty access token or an oversized field;
     /// [`Error::NotFound`] when the user does not exist.
@@ -78,6 +80,8 @@ impl<B: Backend> Store<B> {
 
     /// The user's token at `provider`, decrypted, if any.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Decryption`] when the stored token does not open with this store's key (wrong
     /// key, tampering, or a ciphertext moved from another row or column).
@@ -124,6 +128,8 @@ impl<B: Backend> Store<B> {
     /// `now + margin`, refreshes each token ([`Store::upsert_oauth_token`] moves its
     /// `expires_at` past the window) and calls again until the list is empty.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `limit` unless it is 1 to 1000, on `before` outside the
     /// years 1 to 9999; [`Error::Database`]; [`Error::CorruptData`] for an unknown stored
@@ -153,6 +159,8 @@ impl<B: Backend> Store<B> {
 
     /// Removes the user's token at `provider`. Returns whether there was one.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn delete_oauth_token(&self, user: UserId, provider: OAuthProvider) -> Result<bool> {
@@ -164,6 +172,8 @@ impl<B: Backend> Store<B> {
 
     /// Stores the user's Strava token: [`Store::upsert_oauth_token`] for
     /// [`OAuthProvider::Strava`].
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::upsert_oauth_token`].
@@ -186,6 +196,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// The user's Strava token: [`Store::get_oauth_token`] for [`OAuthProvider::Strava`].
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::get_oauth_token`].

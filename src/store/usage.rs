@@ -28,6 +28,8 @@ const MAX_IP_LEN: usize = 64;
 impl<B: Backend> Store<B> {
     /// Appends one usage row for an API key, with the timestamp it carries.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a status outside 100..=599, an empty endpoint or method,
     /// or an oversized field; [`Error::NotFound`] when the API key does not exist.
@@ -41,6 +43,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Appends one usage row for a JWT-authenticated user.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::record_api_usage`]; [`Error::NotFound`] when the user does not exist.
@@ -56,11 +60,17 @@ impl<B: Backend> Store<B> {
     /// Totals over the usage of every API key of the user (one aggregate query). A user with
     /// no usage gets zeros and `None`s.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn get_usage_stats(&self, user: UserId) -> Result<ApiKeyUsageStats> {
         self.observe("get_usage_stats", async move {
-            let row = B::select_usage_stats(&self.pool, user).await?;
+            let row = self
+                .read_tolerating_lag(|pool| async move { B::select_usage_stats(&pool, user).await })
+                .await?;
             let total_requests = stored_count("total_requests", row.total_requests)?;
             let successful_requests = stored_count("successful_requests", row.successful_requests)?;
             Ok(ApiKeyUsageStats {
@@ -90,6 +100,8 @@ impl<B: Backend> Store<B> {
     /// first, `batch_size` rows per statement so that other writers are never blocked for
     /// long. Calls `progress` after each batch. Stopping half-way loses nothing: run it
     /// again to finish.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`].
@@ -214,6 +226,10 @@ impl<B: Backend> Store<B> {
     /// aggregate query over the key's index on `(api_key_id, timestamp)`. A key with no
     /// usage in the window, or no such key, gets an empty list.
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] when `from` is not before `to`, a year is outside 1..=9999
     /// or `limit` is zero; [`Error::Database`].
@@ -226,9 +242,12 @@ impl<B: Backend> Store<B> {
     ) -> Result<Vec<EndpointUsage>> {
         self.observe("get_api_key_endpoint_usage", async move {
             let limit = endpoint_limit(from, to, limit)?;
-            let rows =
-                B::select_api_key_endpoint_usage(&self.pool, key, from.into(), to.into(), limit)
-                    .await?;
+            let (from, to) = (from.into(), to.into());
+            let rows = self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_api_key_endpoint_usage(&pool, key, from, to, limit).await
+                })
+                .await?;
             rows.into_iter().map(endpoint_usage_from_row).collect()
         })
         .await
@@ -237,6 +256,10 @@ impl<B: Backend> Store<B> {
     /// As [`Store::get_api_key_endpoint_usage`], over the requests the user made with a
     /// JWT (`jwt_usage`; the usage of the user's API keys is not included), through the
     /// index on `(user_id, timestamp)`.
+    ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
     ///
     /// # Errors
     /// As [`Store::get_api_key_endpoint_usage`].
@@ -249,9 +272,12 @@ impl<B: Backend> Store<B> {
     ) -> Result<Vec<EndpointUsage>> {
         self.observe("get_jwt_endpoint_usage", async move {
             let limit = endpoint_limit(from, to, limit)?;
-            let rows =
-                B::select_jwt_endpoint_usage(&self.pool, user, from.into(), to.into(), limit)
-                    .await?;
+            let (from, to) = (from.into(), to.into());
+            let rows = self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_jwt_endpoint_usage(&pool, user, from, to, limit).await
+                })
+                .await?;
             rows.into_iter().map(endpoint_usage_from_row).collect()
         })
         .await

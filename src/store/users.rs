@@ -11,6 +11,8 @@ impl<B: Backend> Store<B> {
     /// Stores `user` as given (its id, timestamps and fields), with the email trimmed and
     /// lower-cased. Returns `user.id`.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a malformed email or an oversized field (nothing is
     /// written); [`Error::Conflict`] when the email or id is taken; [`Error::NotFound`] when
@@ -28,6 +30,8 @@ impl<B: Backend> Store<B> {
 
     /// The user with this id, if any.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>> {
@@ -42,6 +46,8 @@ impl<B: Backend> Store<B> {
 
     /// The user with this email (compared trimmed and lower-cased), if any. A string that is
     /// not an email matches no user.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// As [`Store::get_user`].
@@ -64,6 +70,8 @@ impl<B: Backend> Store<B> {
     /// refused (its other members' activities would go with the tenant) until the tenant
     /// has another owner ([`Store::update_tenant`]) or is deleted
     /// ([`Store::delete_tenant`]).
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Conflict`] naming the tenants' slugs when the user owns any (nothing is
@@ -88,6 +96,8 @@ impl<B: Backend> Store<B> {
 
     /// Sets the user's `last_active` to now.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such user.
     pub async fn update_last_active(&self, id: UserId) -> Result<()> {
@@ -111,6 +121,10 @@ impl<B: Backend> Store<B> {
     /// status filter reads by `idx_users_status`; a tier filter by `idx_users_tier` on
     /// PostgreSQL (on SQLite the statement always reads by status, see the README).
     ///
+    /// Reads from a healthy read replica when there is one (it may trail the primary by up
+    /// to [`StoreConfig::read_max_lag`](crate::StoreConfig::read_max_lag)), else from the
+    /// primary; a replica that fails the read is never the caller's error.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `limit` unless it is 1 to 1000; [`Error::Database`];
     /// [`Error::CorruptData`] for a row this build cannot read.
@@ -129,8 +143,12 @@ impl<B: Backend> Store<B> {
                 (Timestamp::from(created_at), id)
             });
             // One row more than asked tells whether another page follows.
-            let mut rows =
-                B::select_users_page(&self.pool, &statuses, &tiers, after, limit + 1).await?;
+            let (statuses, tiers) = (&statuses, &tiers);
+            let mut rows = self
+                .read_tolerating_lag(|pool| async move {
+                    B::select_users_page(&pool, statuses, tiers, after, limit + 1).await
+                })
+                .await?;
             let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
             let more = rows.len() > page_len;
             rows.truncate(page_len);
@@ -152,6 +170,8 @@ impl<B: Backend> Store<B> {
     /// `approved_by` the acting administrator `by`, in one statement. `by` must be an
     /// existing user; whether it may approve (e.g. `is_admin`) is the caller's decision.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `status` naming the transition when the user is not
     /// pending (approving an active, suspended or deleted user); [`Error::NotFound`] with
@@ -172,6 +192,8 @@ impl<B: Backend> Store<B> {
     /// password login is refused from the next call on ([`Store::authenticate_api_key`],
     /// [`Store::verify_user_password`]). `by` must be an existing user (any: the caller
     /// decides who may suspend; a user may suspend itself).
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] on `suspension_reason` when it is blank, has a NUL or is
@@ -198,6 +220,8 @@ impl<B: Backend> Store<B> {
     /// describe the current suspension. The store keeps no history of past suspensions: a
     /// server that needs one logs the calls.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `status` naming the transition when the user is not
     /// suspended; [`Error::NotFound`] as [`Store::approve_user`]. Nothing changes on error.
@@ -222,6 +246,8 @@ impl<B: Backend> Store<B> {
     /// Replaces the user's `firstname` and `lastname` (a `None` clears the field) and sets
     /// `updated_at`, in one statement. A deleted user's profile is left as it is.
     ///
+    /// Runs on the primary.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] on `firstname` / `lastname` longer than 255 characters or
     /// with a NUL, on `status` when the user is deleted; [`Error::NotFound`] when there is
@@ -243,6 +269,8 @@ impl<B: Backend> Store<B> {
     }
 
     /// Sets the user's subscription tier and `updated_at`, in one statement.
+    ///
+    /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] on `status` when the user is deleted; [`Error::NotFound`]

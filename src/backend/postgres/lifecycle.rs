@@ -1,4 +1,4 @@
-use std::str::FromStr;
+use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     PgPool, Postgres,
@@ -88,5 +88,36 @@ impl Lifecycle for Postgres {
         // users and api_keys refuse to run above READ COMMITTED (migration 20261201000003).
         pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
             .await
+    }
+
+    type ReplicaPool = PgPool;
+
+    fn connect_replica(
+        config: &StoreConfig,
+        url: &str,
+        max_acquire: Duration,
+    ) -> sqlx::Result<PgPool> {
+        let options = PgConnectOptions::from_str(url)?;
+        let acquire = config.acquire_timeout.min(max_acquire);
+        Ok(config
+            .pool_options()
+            .acquire_timeout(acquire)
+            .connect_lazy_with(options))
+    }
+
+    fn replica_pool(replica: &PgPool) -> &PgPool {
+        replica
+    }
+
+    async fn select_replica_lag(replica: &PgPool) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar!(
+            r#"SELECT CASE
+                 WHEN NOT pg_is_in_recovery() THEN NULL
+                 WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                 ELSE (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint
+               END AS "lag_ms""#
+        )
+        .fetch_one(replica)
+        .await
     }
 }

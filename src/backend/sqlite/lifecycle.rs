@@ -1,4 +1,4 @@
-use std::{str::FromStr, time::Duration};
+use std::{convert::Infallible, str::FromStr, time::Duration};
 
 use sqlx::{
     Sqlite, SqlitePool,
@@ -100,5 +100,24 @@ impl Lifecycle for Sqlite {
 
     async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// An embedded database has no replicas: no replica pool can exist.
+    type ReplicaPool = Infallible;
+
+    fn connect_replica(_: &StoreConfig, _: &str, _: Duration) -> sqlx::Result<Infallible> {
+        Err(sqlx::Error::Configuration(
+            "SQLite has no read replicas: leave DATABASE_READ_URLS (StoreConfig::read_urls) \
+             empty for a SQLite database"
+                .into(),
+        ))
+    }
+
+    fn replica_pool(replica: &Infallible) -> &SqlitePool {
+        match *replica {}
+    }
+
+    async fn select_replica_lag(replica: &Infallible) -> sqlx::Result<Option<i64>> {
+        match *replica {}
     }
 }
