@@ -28,6 +28,10 @@ pub trait Lifecycle: sqlx::Database {
     /// Whether `error`, returned by [`Lifecycle::connect`], means that the database does
     /// not exist.
     fn is_missing_database(error: &sqlx::Error) -> bool;
+    /// Whether `error`, returned by [`Lifecycle::connect`], may mean that the server is
+    /// still starting (or restarting) and a later attempt may succeed: never for a
+    /// missing database, a refused login or a malformed URL.
+    fn is_server_starting(error: &sqlx::Error) -> bool;
     /// The migrations embedded in this build.
     fn migrator() -> &'static Migrator;
     /// Applies the embedded migrations not yet applied, up to and including `target`

@@ -30,6 +30,7 @@ pub use usage::PruneReport;
 use std::{
     fmt,
     sync::{Arc, PoisonError, RwLock},
+    time::Duration,
 };
 
 use sqlx::Pool;
@@ -90,10 +91,39 @@ impl<B: Backend> fmt::Debug for Store<B> {
     }
 }
 
+/// Opens `B`'s pool, waiting for a server that is still starting: an attempt that fails in
+/// a way `B::is_server_starting` recognises is retried after a pause that doubles from
+/// 50 ms up to 1 s, until `config.acquire_timeout` has passed since the first. Any other
+/// error is returned at once; so is the last one when the time is up
+/// ([`sqlx::Error::PoolTimedOut`] when an attempt was still under way then).
+async fn connect_waiting<B: Backend>(config: &StoreConfig) -> sqlx::Result<Pool<B>> {
+    let deadline = tokio::time::Instant::now() + config.acquire_timeout;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let error = match tokio::time::timeout_at(deadline, B::connect(config)).await {
+            Ok(Ok(pool)) => return Ok(pool),
+            Ok(Err(error)) => error,
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        };
+        if !B::is_server_starting(&error) {
+            return Err(error);
+        }
+        tracing::info!(%error, retry_in = ?pause, "database not reachable yet; retrying");
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause)).await;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(error);
+        }
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
 impl<B: Backend> Store<B> {
     /// Connects to `database_url` with default pool settings. Runs no migration: call
     /// [`Store::migrate`](crate::Store::migrate) to create or update the schema. A missing SQLite file (and its
     /// directory) is created.
+    ///
+    /// A PostgreSQL server that is still starting is waited for, up to the acquire timeout
+    /// (30 s by default): see [`Store::connect`](crate::Store::connect).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) for a URL of another backend or an unknown scheme;
@@ -107,14 +137,25 @@ impl<B: Backend> Store<B> {
     /// Connects with the given settings. Runs no migration. A missing SQLite file is
     /// created only when [`StoreConfig::create_if_missing`] is set (the default).
     ///
+    /// Waits for a PostgreSQL server that is still starting, for at most
+    /// [`StoreConfig::acquire_timeout`] in all: a refused connection, one closed before the
+    /// server answers, "the database system is starting up" (and the other
+    /// `cannot_connect_now` states), too many connections, and PgBouncer's "server login
+    /// has been failing" / "server down" are retried with a pause that doubles from 50 ms
+    /// to 1 s (each retry is logged at INFO through `tracing`). A missing database, a
+    /// refused login, a bad URL or TLS failure are returned at once, as is everything on
+    /// SQLite.
+    ///
     /// # Errors
     /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
     /// also for a missing SQLite file when `create_if_missing` is off), and
     /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
+    /// [`Error::Database`](crate::Error::Database) once the acquire timeout has passed with
+    /// the server still unreachable (the last connection error, or sqlx's `PoolTimedOut`).
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;
-        let pool = B::connect(&config).await.map_err(|error| {
+        let pool = connect_waiting::<B>(&config).await.map_err(|error| {
             if B::is_missing_database(&error) {
                 Error::NotFound {
                     entity: "database",

@@ -45,6 +45,11 @@ impl Lifecycle for Sqlite {
         matches!(error, sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
     }
 
+    fn is_server_starting(_error: &sqlx::Error) -> bool {
+        // A file opens or fails to: there is no server to wait for.
+        false
+    }
+
     fn migrator() -> &'static Migrator {
         &MIGRATOR
     }
