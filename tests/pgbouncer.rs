@@ -1,0 +1,95 @@
+//! What only a connection pooler shows: run by `scripts/run-tests` in its pass through a
+//! throwaway PgBouncer (`scripts/with-pgbouncer`, which sets `TEST_PGBOUNCER`), and skipped
+//! by name (`--skip pgbouncer::`) in the direct pass. Without the pooler these tests fail,
+//! never pass vacuously.
+
+mod common;
+
+use common::{TestDb, postgres_server_url};
+use pierre_store::{EncryptionKey, Error, Postgres, Store, User};
+use sqlx::{Connection, Row};
+
+/// The pool mode of the PgBouncer in front of the test server; fails outside the pooler
+/// pass.
+fn pool_mode() -> eyre::Result<String> {
+    std::env::var("TEST_PGBOUNCER").map_err(|_| {
+        eyre::eyre!(
+            "TEST_PGBOUNCER is not set: run these tests through scripts/with-pgbouncer \
+             (make test-pgbouncer)"
+        )
+    })
+}
+
+/// `url` pointed at PgBouncer's admin console (database `pgbouncer`).
+fn admin_console(url: &str) -> eyre::Result<String> {
+    let mut url = url::Url::parse(url)?;
+    url.set_path("/pgbouncer");
+    Ok(url.into())
+}
+
+/// Column `name` of an admin console row, as text.
+fn text(row: &sqlx::postgres::PgRow, name: &str) -> Option<String> {
+    row.try_get(name).ok()
+}
+
+mod pgbouncer {
+    use super::*;
+
+    /// The pass really goes through PgBouncer: its admin console lists the store's
+    /// connection, as the application's role, on the test's database.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_store_reaches_postgres_through_pgbouncer() -> eyre::Result<()> {
+        let mode = pool_mode()?;
+        let db = TestDb::<Postgres>::new_as_app_role().await?;
+        let user = User::new("pooled@example.com", "hash");
+        db.store.create_user(&user).await?;
+        assert_eq!(db.store.get_user(user.id).await?, Some(user));
+
+        let url = url::Url::parse(&db.url)?;
+        let (role, database) = (url.username(), url.path().trim_start_matches('/'));
+        let mut console =
+            sqlx::PgConnection::connect(&admin_console(&postgres_server_url())?).await?;
+        let clients = sqlx::raw_sql("SHOW CLIENTS")
+            .fetch_all(&mut console)
+            .await?;
+        let ours = clients
+            .iter()
+            .filter(|row| {
+                text(row, "user").as_deref() == Some(role)
+                    && text(row, "database").as_deref() == Some(database)
+            })
+            .count();
+        assert!(
+            ours >= 1,
+            "PgBouncer ({mode} mode) lists no client of {role} on {database}"
+        );
+        let pools = sqlx::raw_sql("SHOW POOLS").fetch_all(&mut console).await?;
+        let pool_mode = pools
+            .iter()
+            .find(|row| text(row, "database").as_deref() == Some(database))
+            .and_then(|row| text(row, "pool_mode"));
+        assert_eq!(pool_mode.as_deref(), Some(mode.as_str()));
+        Ok(())
+    }
+
+    /// PgBouncer checks passwords itself (SCRAM against the hash the server stores, read
+    /// with `auth_query`): a wrong one is refused at once, as a database error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wrong_password_is_refused_by_pgbouncer() -> eyre::Result<()> {
+        pool_mode()?;
+        let db = TestDb::<Postgres>::new_as_app_role().await?;
+        let wrong = db.url.replace(":app-password@", ":not-the-password@");
+        assert_ne!(wrong, db.url);
+        let started = std::time::Instant::now();
+        let err = Store::<Postgres>::new(&wrong, EncryptionKey::generate())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Database(_)), "{err:?}");
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "took {:?}",
+            started.elapsed()
+        );
+        Ok(())
+    }
+}
