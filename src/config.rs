@@ -47,6 +47,14 @@ pub struct StoreConfig {
     /// only look at an existing database. PostgreSQL never creates a database: a missing
     /// one is that same error either way.
     pub create_if_missing: bool,
+    /// Whether the PostgreSQL URL is a transaction-mode pooler that keeps prepared
+    /// statements across server sessions (PgBouncer 1.21 or later with
+    /// `max_prepared_statements` above 0): `DATABASE_TRANSACTION_POOLER`, `true` or
+    /// `false` (default). When `false`, [`Store::connect`](crate::Store::connect) checks
+    /// that one connection's statements stay in one server session and refuses a
+    /// transaction or statement pooler with [`Error::Config`] (sqlx's named prepared
+    /// statements break behind one). No effect on SQLite.
+    pub transaction_pooler: bool,
 }
 
 impl StoreConfig {
@@ -63,6 +71,7 @@ impl StoreConfig {
             max_lifetime: Some(Duration::from_secs(1800)),
             slow_call_threshold: Duration::from_millis(500),
             create_if_missing: true,
+            transaction_pooler: false,
         }
     }
 
@@ -140,6 +149,20 @@ impl StoreConfig {
         if let Some(secs) = env_number("DATABASE_MAX_LIFETIME")? {
             config.max_lifetime = (secs > 0).then(|| Duration::from_secs(secs));
         }
+        const POOLER: &str = "DATABASE_TRANSACTION_POOLER";
+        match env::var(POOLER).as_deref().map(str::trim) {
+            Err(env::VarError::NotPresent) => {}
+            Ok("true" | "1") => config.transaction_pooler = true,
+            Ok("false" | "0") => config.transaction_pooler = false,
+            Ok(other) => {
+                return Err(Error::Config(format!(
+                    "{POOLER} must be true or false, got {other:?}"
+                )));
+            }
+            Err(env::VarError::NotUnicode(_)) => {
+                return Err(Error::Config(format!("{POOLER} is not UTF-8")));
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -186,6 +209,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("max_lifetime", &self.max_lifetime)
             .field("slow_call_threshold", &self.slow_call_threshold)
             .field("create_if_missing", &self.create_if_missing)
+            .field("transaction_pooler", &self.transaction_pooler)
             .finish()
     }
 }

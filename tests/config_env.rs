@@ -5,7 +5,7 @@ use std::{ffi::OsString, os::unix::ffi::OsStringExt, time::Duration};
 
 use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
 
-const VARS: [&str; 9] = [
+const VARS: [&str; 10] = [
     "DATABASE_ENCRYPTION_KEY",
     "DATABASE_RETIRED_ENCRYPTION_KEYS",
     "DATABASE_URL",
@@ -15,6 +15,7 @@ const VARS: [&str; 9] = [
     "DATABASE_IDLE_TIMEOUT",
     "DATABASE_MAX_LIFETIME",
     "DATABASE_ENCRYPTION_KEY_PATH",
+    "DATABASE_TRANSACTION_POOLER",
 ];
 
 fn set(name: &str, value: &str) {
@@ -67,6 +68,23 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
     assert_eq!(config.acquire_timeout, Duration::from_secs(5));
     assert_eq!(config.idle_timeout, None, "0 means no idle timeout");
     assert_eq!(config.max_lifetime, Some(Duration::from_secs(60)));
+    assert!(
+        !config.transaction_pooler,
+        "checked for a transaction pooler by default"
+    );
+    for (value, expected) in [
+        ("true", true),
+        (" 1 ", true),
+        ("false", false),
+        ("0", false),
+    ] {
+        set("DATABASE_TRANSACTION_POOLER", value);
+        assert_eq!(
+            StoreConfig::from_env()?.transaction_pooler,
+            expected,
+            "{value:?}"
+        );
+    }
 
     for (name, bad) in [
         ("DATABASE_MAX_CONNECTIONS", "ten"),
@@ -76,6 +94,7 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         ("DATABASE_MIN_CONNECTIONS", "26"),
         ("DATABASE_ACQUIRE_TIMEOUT", "1.5"),
         ("DATABASE_IDLE_TIMEOUT", ""),
+        ("DATABASE_TRANSACTION_POOLER", "yes"),
     ] {
         set(name, bad);
         let err = StoreConfig::from_env().unwrap_err();
@@ -87,6 +106,7 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         set("DATABASE_MIN_CONNECTIONS", "2");
         set("DATABASE_ACQUIRE_TIMEOUT", "5");
         set("DATABASE_IDLE_TIMEOUT", "0");
+        set("DATABASE_TRANSACTION_POOLER", "false");
     }
 
     // A key in the environment wins over the key file (containers).

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestDb, postgres_server_url};
-use pierre_store::{EncryptionKey, Error, Postgres, Store, User};
+use pierre_store::{EncryptionKey, Error, Postgres, Store, StoreConfig, User};
 use sqlx::{Connection, Row};
 
 /// The pool mode of the PgBouncer in front of the test server; fails outside the pooler
@@ -17,6 +17,13 @@ fn pool_mode() -> eyre::Result<String> {
             "TEST_PGBOUNCER is not set: run these tests through scripts/with-pgbouncer \
              (make test-pgbouncer)"
         )
+    })
+}
+
+/// The test server's database through the same PgBouncer in transaction pool mode.
+fn transaction_pooled_url() -> eyre::Result<String> {
+    std::env::var("TEST_PGBOUNCER_TRANSACTION_URL").map_err(|_| {
+        eyre::eyre!("TEST_PGBOUNCER_TRANSACTION_URL is not set: run through scripts/with-pgbouncer")
     })
 }
 
@@ -90,6 +97,68 @@ mod pgbouncer {
             "took {:?}",
             started.elapsed()
         );
+        Ok(())
+    }
+
+    /// The failure the connect check is there for: behind PgBouncer 1.18 in transaction
+    /// mode, sqlx's named prepared statements collide between two connections (both name
+    /// their first one `sqlx_s_1`, and the second lands on the server session of the
+    /// first), with the statement cache on or off.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn named_statements_break_behind_transaction_pooling() -> eyre::Result<()> {
+        let url = transaction_pooled_url()?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let uncached = format!("{url}{separator}statement-cache-capacity=0");
+        for url in [url, uncached] {
+            let mut one = sqlx::PgConnection::connect(&url).await?;
+            let mut two = sqlx::PgConnection::connect(&url).await?;
+            let mut failure = None;
+            for (n, conn) in [(1, &mut one), (2, &mut two)] {
+                let result = sqlx::query_scalar::<_, i32>("SELECT $1::int4")
+                    .bind(n)
+                    .fetch_one(conn)
+                    .await;
+                if let Err(err) = result {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            let err = failure.ok_or_else(|| eyre::eyre!("{url}: both connections worked"))?;
+            println!("{url}: {err}");
+            let code = err.as_database_error().and_then(|e| e.code());
+            assert!(
+                matches!(code.as_deref(), Some("42P05" | "26000")),
+                "{url}: expected a lost or colliding prepared statement, got {err:?}"
+            );
+        }
+        Ok(())
+    }
+
+    /// So `Store::connect` refuses a transaction pooler with a configuration error saying
+    /// what to do, unless told the pooler keeps prepared statements.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn transaction_pooling_is_refused_at_connect() -> eyre::Result<()> {
+        let url = transaction_pooled_url()?;
+        let err = Store::<Postgres>::connect(StoreConfig::new(&url, EncryptionKey::generate()))
+            .await
+            .unwrap_err();
+        let Error::Config(message) = &err else {
+            panic!("expected Config, got {err:?}")
+        };
+        assert!(
+            message.contains("transaction") && message.contains("DATABASE_TRANSACTION_POOLER"),
+            "{message}"
+        );
+
+        let mut config = StoreConfig::new(&url, EncryptionKey::generate());
+        config.transaction_pooler = true;
+        let store = Store::<Postgres>::connect(config).await?;
+        store.close().await;
+
+        // The session-mode URL of the same PgBouncer passes the check.
+        let store =
+            Store::<Postgres>::new(&postgres_server_url(), EncryptionKey::generate()).await?;
+        store.close().await;
         Ok(())
     }
 }

@@ -117,6 +117,39 @@ async fn connect_waiting<B: Backend>(config: &StoreConfig) -> sqlx::Result<Pool<
     }
 }
 
+/// What [`Store::connect`] says behind a transaction or statement pooler.
+const TRANSACTION_POOLER: &str = "the database URL reaches PostgreSQL through a pooler in \
+    transaction or statement mode (one connection's statements ran in different server \
+    sessions), which loses the prepared statements sqlx names (PgBouncer before 1.21): use \
+    session pooling for this database (PgBouncer: pool_mode = session) or a direct URL; \
+    behind a pooler that keeps prepared statements (PgBouncer 1.21+ with \
+    max_prepared_statements > 0), set DATABASE_TRANSACTION_POOLER=true. \
+    See the README, \"Behind a connection pooler\"";
+
+/// Refuses a pool whose connections do not keep one server session, unless
+/// `config.transaction_pooler` says the pooler copes (see
+/// [`StoreConfig::transaction_pooler`]). Skipped with a pool of one connection (the probe
+/// needs two at once).
+///
+/// # Errors
+/// [`Error::Config`] behind a transaction or statement pooler; [`Error::Database`] when
+/// the probe itself fails otherwise.
+async fn refuse_transaction_pooler<B: Backend>(config: &StoreConfig, pool: &Pool<B>) -> Result<()> {
+    if config.transaction_pooler || config.max_connections < 2 {
+        return Ok(());
+    }
+    match B::probe_sessions(pool).await {
+        Ok(Some(probe)) if probe.first == probe.other || probe.first != probe.again => {
+            Err(Error::Config(TRANSACTION_POOLER.to_owned()))
+        }
+        Ok(_) => Ok(()),
+        Err(error) if B::is_lost_statement(&error) => {
+            Err(Error::Config(TRANSACTION_POOLER.to_owned()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl<B: Backend> Store<B> {
     /// Connects to `database_url` with default pool settings. Runs no migration: call
     /// [`Store::migrate`](crate::Store::migrate) to create or update the schema. A missing SQLite file (and its
@@ -165,6 +198,10 @@ impl<B: Backend> Store<B> {
                 error.into()
             }
         })?;
+        if let Err(error) = refuse_transaction_pooler::<B>(&config, &pool).await {
+            pool.close().await;
+            return Err(error);
+        }
         Ok(Self {
             pool,
             keys: Arc::new(RwLock::new(Arc::new(KeyRing::new(

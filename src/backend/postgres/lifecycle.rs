@@ -1,7 +1,7 @@
 use std::str::FromStr;
 
 use sqlx::{
-    PgPool, Postgres,
+    Connection, PgConnection, PgPool, Postgres,
     migrate::{MigrateError, Migrator},
     postgres::PgConnectOptions,
 };
@@ -11,11 +11,20 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, TableCountsRow},
+        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
     },
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The server process behind `conn`'s statement. Unnamed (not persistent): a named one
+/// would itself be lost by the poolers [`Lifecycle::probe_sessions`] looks for.
+async fn select_backend_pid(conn: &mut PgConnection) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(r#"SELECT pg_backend_pid() AS "pid!""#)
+        .persistent(false)
+        .fetch_one(conn)
+        .await
+}
 
 impl Lifecycle for Postgres {
     async fn connect(config: &StoreConfig) -> sqlx::Result<PgPool> {
@@ -63,6 +72,29 @@ impl Lifecycle for Postgres {
             },
             _ => false,
         }
+    }
+
+    fn is_lost_statement(error: &sqlx::Error) -> bool {
+        // 26000: invalid_sql_statement_name ("prepared statement ... does not exist");
+        // 42P05: duplicate_prepared_statement ("prepared statement ... already exists").
+        matches!(error, sqlx::Error::Database(e)
+            if matches!(e.code().as_deref(), Some("26000" | "42P05")))
+    }
+
+    async fn probe_sessions(pool: &PgPool) -> sqlx::Result<Option<SessionProbeRow>> {
+        let mut one = pool.acquire().await?;
+        let first = select_backend_pid(&mut one).await?;
+        let mut two = pool.acquire().await?;
+        let mut transaction = two.begin().await?;
+        let other = select_backend_pid(&mut transaction).await?;
+        let again = select_backend_pid(&mut one).await?;
+        transaction.rollback().await?;
+        two.close().await?;
+        Ok(Some(SessionProbeRow {
+            first,
+            other,
+            again,
+        }))
     }
 
     fn migrator() -> &'static Migrator {
