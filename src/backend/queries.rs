@@ -38,7 +38,7 @@ pub trait Lifecycle: sqlx::Database {
     fn is_lost_statement(error: &sqlx::Error) -> bool;
     /// The server sessions behind two connections of `pool` (see [`SessionProbeRow`]):
     /// `pg_backend_pid()` three times, unnamed statements. Needs two connections at once
-    /// (the second is closed afterwards). `None` on a backend without server sessions.
+    /// (both go back to the pool). `None` on a backend without server sessions.
     fn probe_sessions(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<Option<SessionProbeRow>>> + Send;

@@ -1,7 +1,7 @@
 use std::str::FromStr;
 
 use sqlx::{
-    Connection, PgConnection, PgPool, Postgres,
+    PgConnection, PgPool, Postgres,
     migrate::{MigrateError, Migrator},
     postgres::PgConnectOptions,
 };
@@ -84,12 +84,10 @@ impl Lifecycle for Postgres {
     async fn probe_sessions(pool: &PgPool) -> sqlx::Result<Option<SessionProbeRow>> {
         let mut one = pool.acquire().await?;
         let first = select_backend_pid(&mut one).await?;
-        let mut two = pool.acquire().await?;
-        let mut transaction = two.begin().await?;
+        let mut transaction = pool.begin().await?;
         let other = select_backend_pid(&mut transaction).await?;
         let again = select_backend_pid(&mut one).await?;
         transaction.rollback().await?;
-        two.close().await?;
         Ok(Some(SessionProbeRow {
             first,
             other,
