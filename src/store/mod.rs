@@ -179,10 +179,17 @@ impl<B: Backend> Store<B> {
     /// refused login, a bad URL or TLS failure are returned at once, as is everything on
     /// SQLite.
     ///
+    /// On PostgreSQL with `max_connections` of 2 or more, it then checks that one
+    /// connection's statements stay in one server session (see
+    /// [`StoreConfig::transaction_pooler`]); the second connection the check opens stays
+    /// in the pool.
+    ///
     /// # Errors
     /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
     /// also for a missing SQLite file when `create_if_missing` is off), and
-    /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds.
+    /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds, or for a URL
+    /// that reaches PostgreSQL through a transaction or statement pooler unless
+    /// `transaction_pooler` is set (the message says what to do).
     /// [`Error::Database`](crate::Error::Database) once the acquire timeout has passed with
     /// the server still unreachable (the last connection error, or sqlx's `PoolTimedOut`).
     pub async fn connect(config: StoreConfig) -> Result<Self> {
