@@ -4,17 +4,17 @@
 //!
 //! A TCP forwarder on a free loopback port stands for the server: it starts late, or
 //! accepts connections and closes them at once for a while (what a container's port proxy
-//! or a pooler does while the server behind it is not up yet), then forwards to the real
-//! server at `TEST_POSTGRES_URL`. PostgreSQL only: an SQLite file has no start-up to wait
+//! does while the server behind it is not up yet), then forwards to the real server at
+//! `TEST_POSTGRES_URL`. PostgreSQL only: an SQLite file has no start-up to wait
 //! for.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{missing_database_url, postgres_server_url, with_database};
+use common::{forward, missing_database_url, postgres_server_url, with_database};
 use pierre_store::{EncryptionKey, Error, Postgres, Store, StoreConfig};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// How long the "server" stays unreachable in the tests that wait for it.
 const DELAY: Duration = Duration::from_millis(1500);
@@ -24,13 +24,6 @@ async fn free_port() -> eyre::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port())
 }
 
-/// `host:port` of the server at `TEST_POSTGRES_URL`.
-fn server_address() -> eyre::Result<String> {
-    let url = url::Url::parse(&postgres_server_url())?;
-    let host = url.host_str().unwrap_or("127.0.0.1");
-    Ok(format!("{host}:{}", url.port().unwrap_or(5432)))
-}
-
 /// The URL of the test server, pointed at 127.0.0.1:`port` instead.
 fn url_on_port(port: u16) -> eyre::Result<String> {
     let mut url = url::Url::parse(&postgres_server_url())?;
@@ -38,19 +31,6 @@ fn url_on_port(port: u16) -> eyre::Result<String> {
     url.set_port(Some(port))
         .map_err(|()| eyre::eyre!("cannot set a port"))?;
     Ok(url.into())
-}
-
-/// Forwards every connection accepted on `listener` to the test server.
-async fn forward(listener: TcpListener) {
-    while let Ok((mut client, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            if let Ok(address) = server_address()
-                && let Ok(mut server) = TcpStream::connect(address).await
-            {
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            }
-        });
-    }
 }
 
 /// Accepts connections on `listener` and closes each at once, until `until`.
@@ -98,7 +78,7 @@ mod postgres {
     }
 
     /// The port accepts connections and closes them at once for [`DELAY`] (a container's
-    /// port proxy, a pooler whose server is not up), then forwards.
+    /// port proxy whose server is not up), then forwards.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_waits_while_connections_are_closed_at_once() -> eyre::Result<()> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;

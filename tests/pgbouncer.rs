@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestDb, postgres_server_url};
+use common::{TestDb, forward, postgres_server_url};
 use pierre_store::{EncryptionKey, Error, Postgres, Store, StoreConfig, User};
 use sqlx::{Connection, Row};
 
@@ -159,6 +159,45 @@ mod pgbouncer {
         let store =
             Store::<Postgres>::new(&postgres_server_url(), EncryptionKey::generate()).await?;
         store.close().await;
+        Ok(())
+    }
+
+    /// A store and PgBouncer up before PostgreSQL (containers started together): connect
+    /// waits until the server behind PgBouncer is there. Here PgBouncer's server is a
+    /// port where nothing listens until a forwarder to the test server starts on it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connect_waits_for_the_server_behind_pgbouncer() -> eyre::Result<()> {
+        pool_mode()?;
+        let var = |name: &str| {
+            std::env::var(name)
+                .map_err(|_| eyre::eyre!("{name} is not set: run through scripts/with-pgbouncer"))
+        };
+        let (url, port) = (
+            var("TEST_PGBOUNCER_LATE_URL")?,
+            var("TEST_PGBOUNCER_LATE_PORT")?,
+        );
+        let delay = std::time::Duration::from_millis(1500);
+        let mut config = StoreConfig::new(&url, EncryptionKey::generate());
+        config.acquire_timeout = std::time::Duration::from_secs(20);
+        let started = std::time::Instant::now();
+        let connect = tokio::spawn(Store::<Postgres>::connect(config));
+        tokio::time::sleep(delay).await;
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+        let forwarder = tokio::spawn(forward(listener));
+
+        let store = connect.await??;
+        let waited = started.elapsed();
+        assert!(
+            waited >= delay,
+            "connected after {waited:?}, before the server was up"
+        );
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(one, 1);
+        println!("connected through PgBouncer after {waited:?}");
+        store.close().await;
+        forwarder.abort();
         Ok(())
     }
 }
