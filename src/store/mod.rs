@@ -123,7 +123,8 @@ const TRANSACTION_POOLER: &str = "the database URL reaches PostgreSQL through a 
     sessions), which loses the prepared statements sqlx names (PgBouncer before 1.21): use \
     session pooling for this database (PgBouncer: pool_mode = session) or a direct URL; \
     behind a pooler that keeps prepared statements (PgBouncer 1.21+ with \
-    max_prepared_statements > 0), set DATABASE_TRANSACTION_POOLER=true. \
+    max_prepared_statements > 0), set DATABASE_TRANSACTION_POOLER=true \
+    (StoreConfig::transaction_pooler). \
     See the README, \"Behind a connection pooler\"";
 
 /// Refuses a pool whose connections do not keep one server session, unless
