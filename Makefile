@@ -7,7 +7,7 @@ CARGO ?= cargo
 WITH_POSTGRES := scripts/with-postgres
 WITH_STANDBY := scripts/with-standby
 
-.PHONY: build run test soak bench prepare check-sqlx lint fmt doc
+.PHONY: build run test test-pgbouncer soak bench prepare check-sqlx lint fmt doc
 
 build:
 	$(CARGO) build --all-targets --locked
@@ -17,12 +17,17 @@ run:
 	$(CARGO) run --quiet --locked -- init
 	$(CARGO) run --quiet --locked -- demo
 
-## test: both suites, SQLite and PostgreSQL. Never skips PostgreSQL: starts a throwaway
-## cluster unless TEST_POSTGRES_URL is set, and fails if it can do neither. The read-replica
-## tests run against a throwaway primary and streaming standby (scripts/with-standby)
-## unless TEST_POSTGRES_REPLICA_URL is set.
+## test: both suites, SQLite and PostgreSQL, then the PostgreSQL behavioural tests again
+## through a throwaway PgBouncer (scripts/with-pgbouncer; needs Debian's `pgbouncer`).
+## Never skips PostgreSQL: starts a throwaway cluster unless TEST_POSTGRES_URL is set, and
+## fails if it can do neither. The read-replica tests run against a throwaway primary and
+## streaming standby (scripts/with-standby) unless TEST_POSTGRES_REPLICA_URL is set.
 test:
 	$(WITH_POSTGRES) $(WITH_STANDBY) scripts/run-tests
+
+## test-pgbouncer: only the pass through PgBouncer.
+test-pgbouncer:
+	$(WITH_POSTGRES) scripts/run-tests --pgbouncer-only
 
 ## soak: the reliability tests at length (not part of CI): many more property cases,
 ## 25 SIGKILL crash runs, a longer concurrent load. See RELIABILITY.md.

@@ -62,6 +62,14 @@ pub struct StoreConfig {
     /// (`DATABASE_READ_CHECK_INTERVAL_MS`, milliseconds, default 1000). A read may thus go
     /// to a replica that trails by up to `read_max_lag` plus this.
     pub read_check_interval: Duration,
+    /// Whether the PostgreSQL URL is a transaction-mode pooler that keeps prepared
+    /// statements across server sessions (PgBouncer 1.21 or later with
+    /// `max_prepared_statements` above 0): `DATABASE_TRANSACTION_POOLER`, `true` or
+    /// `false` (default). When `false`, [`Store::connect`](crate::Store::connect) checks
+    /// that one connection's statements stay in one server session and refuses a
+    /// transaction or statement pooler with [`Error::Config`] (sqlx's named prepared
+    /// statements break behind one). No effect on SQLite.
+    pub transaction_pooler: bool,
 }
 
 impl StoreConfig {
@@ -81,6 +89,7 @@ impl StoreConfig {
             read_urls: Vec::new(),
             read_max_lag: Duration::from_millis(1000),
             read_check_interval: Duration::from_millis(1000),
+            transaction_pooler: false,
         }
     }
 
@@ -172,6 +181,20 @@ impl StoreConfig {
         if let Some(ms) = env_number("DATABASE_READ_CHECK_INTERVAL_MS")? {
             config.read_check_interval = Duration::from_millis(ms);
         }
+        const POOLER: &str = "DATABASE_TRANSACTION_POOLER";
+        match env::var(POOLER).as_deref().map(str::trim) {
+            Err(env::VarError::NotPresent) => {}
+            Ok("true" | "1") => config.transaction_pooler = true,
+            Ok("false" | "0") => config.transaction_pooler = false,
+            Ok(other) => {
+                return Err(Error::Config(format!(
+                    "{POOLER} must be true or false, got {other:?}"
+                )));
+            }
+            Err(env::VarError::NotUnicode(_)) => {
+                return Err(Error::Config(format!("{POOLER} is not UTF-8")));
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -228,6 +251,7 @@ impl std::fmt::Debug for StoreConfig {
             )
             .field("read_max_lag", &self.read_max_lag)
             .field("read_check_interval", &self.read_check_interval)
+            .field("transaction_pooler", &self.transaction_pooler)
             .finish()
     }
 }

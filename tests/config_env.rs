@@ -5,7 +5,7 @@ use std::{ffi::OsString, os::unix::ffi::OsStringExt, time::Duration};
 
 use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
 
-const VARS: [&str; 12] = [
+const VARS: [&str; 13] = [
     "DATABASE_ENCRYPTION_KEY",
     "DATABASE_RETIRED_ENCRYPTION_KEYS",
     "DATABASE_URL",
@@ -18,6 +18,7 @@ const VARS: [&str; 12] = [
     "DATABASE_READ_URLS",
     "DATABASE_READ_MAX_LAG_MS",
     "DATABASE_READ_CHECK_INTERVAL_MS",
+    "DATABASE_TRANSACTION_POOLER",
 ];
 
 fn set(name: &str, value: &str) {
@@ -97,6 +98,23 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         "{err:?}"
     );
     set("DATABASE_READ_MAX_LAG_MS", "250");
+    assert!(
+        !config.transaction_pooler,
+        "checked for a transaction pooler by default"
+    );
+    for (value, expected) in [
+        ("true", true),
+        (" 1 ", true),
+        ("false", false),
+        ("0", false),
+    ] {
+        set("DATABASE_TRANSACTION_POOLER", value);
+        assert_eq!(
+            StoreConfig::from_env()?.transaction_pooler,
+            expected,
+            "{value:?}"
+        );
+    }
 
     for (name, bad) in [
         ("DATABASE_MAX_CONNECTIONS", "ten"),
@@ -106,6 +124,7 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         ("DATABASE_MIN_CONNECTIONS", "26"),
         ("DATABASE_ACQUIRE_TIMEOUT", "1.5"),
         ("DATABASE_IDLE_TIMEOUT", ""),
+        ("DATABASE_TRANSACTION_POOLER", "yes"),
     ] {
         set(name, bad);
         let err = StoreConfig::from_env().unwrap_err();
@@ -117,6 +136,7 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
         set("DATABASE_MIN_CONNECTIONS", "2");
         set("DATABASE_ACQUIRE_TIMEOUT", "5");
         set("DATABASE_IDLE_TIMEOUT", "0");
+        set("DATABASE_TRANSACTION_POOLER", "false");
     }
 
     // A key in the environment wins over the key file (containers).

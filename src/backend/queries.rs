@@ -28,6 +28,20 @@ pub trait Lifecycle: sqlx::Database {
     /// Whether `error`, returned by [`Lifecycle::connect`], means that the database does
     /// not exist.
     fn is_missing_database(error: &sqlx::Error) -> bool;
+    /// Whether `error`, returned by [`Lifecycle::connect`], may mean that the server is
+    /// still starting (or restarting) and a later attempt may succeed: never for a
+    /// missing database, a refused login or a malformed URL.
+    fn is_server_starting(error: &sqlx::Error) -> bool;
+    /// Whether `error` says a prepared statement this connection made is missing from
+    /// its server session, or a name it chose is taken there: what a transaction pooler
+    /// that does not track prepared statements does to sqlx's named statements.
+    fn is_lost_statement(error: &sqlx::Error) -> bool;
+    /// The server sessions behind two connections of `pool` (see [`SessionProbeRow`]):
+    /// `pg_backend_pid()` three times, unnamed statements. Needs two connections at once
+    /// (both go back to the pool). `None` on a backend without server sessions.
+    fn probe_sessions(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<Option<SessionProbeRow>>> + Send;
     /// The migrations embedded in this build.
     fn migrator() -> &'static Migrator;
     /// Applies the embedded migrations not yet applied, up to and including `target`

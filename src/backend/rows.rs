@@ -310,6 +310,17 @@ pub struct AppliedMigrationRow {
     pub checksum: Vec<u8>,
 }
 
+/// The server process (`pg_backend_pid()`) behind a statement of one pool connection
+/// (`first`), behind a statement of another connection of the pool that has begun a
+/// transaction meanwhile (`other`), and behind the first connection's next statement
+/// (`again`). A direct connection or a session pooler gives `first == again != other`.
+#[derive(Debug)]
+pub struct SessionProbeRow {
+    pub first: i32,
+    pub other: i32,
+    pub again: i32,
+}
+
 /// Row counts of every table, and the database's size on disk.
 #[derive(Debug)]
 pub struct TableCountsRow {

@@ -33,6 +33,7 @@ pub use usage::PruneReport;
 use std::{
     fmt,
     sync::{Arc, PoisonError, RwLock},
+    time::Duration,
 };
 
 use sqlx::Pool;
@@ -123,10 +124,73 @@ impl<B: Backend> fmt::Debug for Store<B> {
     }
 }
 
+/// Opens `B`'s pool, waiting for a server that is still starting: an attempt that fails in
+/// a way `B::is_server_starting` recognises is retried after a pause that doubles from
+/// 50 ms up to 1 s, until `config.acquire_timeout` has passed since the first. Any other
+/// error is returned at once; so is the last one when the time is up
+/// ([`sqlx::Error::PoolTimedOut`] when an attempt was still under way then).
+async fn connect_waiting<B: Backend>(config: &StoreConfig) -> sqlx::Result<Pool<B>> {
+    let deadline = tokio::time::Instant::now() + config.acquire_timeout;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let error = match tokio::time::timeout_at(deadline, B::connect(config)).await {
+            Ok(Ok(pool)) => return Ok(pool),
+            Ok(Err(error)) => error,
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        };
+        if !B::is_server_starting(&error) {
+            return Err(error);
+        }
+        tracing::info!(%error, retry_in = ?pause, "database not reachable yet; retrying");
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause)).await;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(error);
+        }
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// What [`Store::connect`] says behind a transaction or statement pooler.
+const TRANSACTION_POOLER: &str = "the database URL reaches PostgreSQL through a pooler in \
+    transaction or statement mode (one connection's statements ran in different server \
+    sessions), which loses the prepared statements sqlx names (PgBouncer before 1.21): use \
+    session pooling for this database (PgBouncer: pool_mode = session) or a direct URL; \
+    behind a pooler that keeps prepared statements (PgBouncer 1.21+ with \
+    max_prepared_statements > 0), set DATABASE_TRANSACTION_POOLER=true \
+    (StoreConfig::transaction_pooler). \
+    See the README, \"Behind a connection pooler\"";
+
+/// Refuses a pool whose connections do not keep one server session, unless
+/// `config.transaction_pooler` says the pooler copes (see
+/// [`StoreConfig::transaction_pooler`]). Skipped with a pool of one connection (the probe
+/// needs two at once).
+///
+/// # Errors
+/// [`Error::Config`] behind a transaction or statement pooler; [`Error::Database`] when
+/// the probe itself fails otherwise.
+async fn refuse_transaction_pooler<B: Backend>(config: &StoreConfig, pool: &Pool<B>) -> Result<()> {
+    if config.transaction_pooler || config.max_connections < 2 {
+        return Ok(());
+    }
+    match B::probe_sessions(pool).await {
+        Ok(Some(probe)) if probe.first == probe.other || probe.first != probe.again => {
+            Err(Error::Config(TRANSACTION_POOLER.to_owned()))
+        }
+        Ok(_) => Ok(()),
+        Err(error) if B::is_lost_statement(&error) => {
+            Err(Error::Config(TRANSACTION_POOLER.to_owned()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 impl<B: Backend> Store<B> {
     /// Connects to `database_url` with default pool settings. Runs no migration: call
     /// [`Store::migrate`](crate::Store::migrate) to create or update the schema. A missing SQLite file (and its
     /// directory) is created.
+    ///
+    /// A PostgreSQL server that is still starting is waited for, up to the acquire timeout
+    /// (30 s by default): see [`Store::connect`](crate::Store::connect).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) for a URL of another backend or an unknown scheme;
@@ -142,16 +206,34 @@ impl<B: Backend> Store<B> {
     /// replicas ([`StoreConfig::read_urls`]) are connected lazily: one that is down now is
     /// skipped until it is healthy, not an error.
     ///
+    /// Waits for a PostgreSQL server that is still starting, for at most
+    /// [`StoreConfig::acquire_timeout`] in all: a refused connection, one closed before the
+    /// server answers, "the database system is starting up" (and the other
+    /// `cannot_connect_now` states), too many connections, and PgBouncer's "server login
+    /// has been failing" / "server down" are retried with a pause that doubles from 50 ms
+    /// to 1 s (each retry is logged at INFO through `tracing`). A missing database, a
+    /// refused login, a bad URL or TLS failure are returned at once, as is everything on
+    /// SQLite.
+    ///
+    /// On PostgreSQL with `max_connections` of 2 or more, it then checks that one
+    /// connection's statements stay in one server session (see
+    /// [`StoreConfig::transaction_pooler`]); the second connection the check opens stays
+    /// in the pool.
+    ///
     /// # Errors
     /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
     /// also for a missing SQLite file when `create_if_missing` is off), and
     /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds, a malformed
-    /// replica URL or one of another backend, and any replica on SQLite.
+    /// replica URL or one of another backend, any replica on SQLite, or a URL that
+    /// reaches PostgreSQL through a transaction or statement pooler unless
+    /// `transaction_pooler` is set (the message says what to do).
+    /// [`Error::Database`](crate::Error::Database) once the acquire timeout has passed with
+    /// the server still unreachable (the last connection error, or sqlx's `PoolTimedOut`).
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;
         let replicas = Arc::new(replicas::Replicas::open(&config)?);
-        let pool = B::connect(&config).await.map_err(|error| {
+        let pool = connect_waiting::<B>(&config).await.map_err(|error| {
             if B::is_missing_database(&error) {
                 Error::NotFound {
                     entity: "database",
@@ -161,6 +243,10 @@ impl<B: Backend> Store<B> {
                 error.into()
             }
         })?;
+        if let Err(error) = refuse_transaction_pooler::<B>(&config, &pool).await {
+            pool.close().await;
+            return Err(error);
+        }
         Ok(Self {
             pool,
             replicas,

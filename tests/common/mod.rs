@@ -595,3 +595,24 @@ pub async fn allow_token_updates<B: TestBackend>(url: &str) -> eyre::Result<()> 
     .await?;
     Ok(())
 }
+
+/// `host:port` of the server at `TEST_POSTGRES_URL`.
+pub fn server_address() -> eyre::Result<String> {
+    let url = url::Url::parse(&postgres_server_url())?;
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    Ok(format!("{host}:{}", url.port().unwrap_or(5432)))
+}
+
+/// Forwards every connection accepted on `listener` to the server at `TEST_POSTGRES_URL`
+/// (a server that "starts" when this starts).
+pub async fn forward(listener: tokio::net::TcpListener) {
+    while let Ok((mut client, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            if let Ok(address) = server_address()
+                && let Ok(mut server) = tokio::net::TcpStream::connect(address).await
+            {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
+    }
+}

@@ -1,7 +1,7 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    PgPool, Postgres,
+    PgConnection, PgPool, Postgres,
     migrate::{MigrateError, Migrator},
     postgres::PgConnectOptions,
 };
@@ -11,11 +11,20 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, TableCountsRow},
+        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
     },
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The server process behind `conn`'s statement. Unnamed (not persistent): a named one
+/// would itself be lost by the poolers [`Lifecycle::probe_sessions`] looks for.
+async fn select_backend_pid(conn: &mut PgConnection) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(r#"SELECT pg_backend_pid() AS "pid!""#)
+        .persistent(false)
+        .fetch_one(conn)
+        .await
+}
 
 impl Lifecycle for Postgres {
     async fn connect(config: &StoreConfig) -> sqlx::Result<PgPool> {
@@ -24,8 +33,66 @@ impl Lifecycle for Postgres {
     }
 
     fn is_missing_database(error: &sqlx::Error) -> bool {
-        // 3D000: invalid_catalog_name, "database ... does not exist".
-        matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("3D000"))
+        // 3D000: invalid_catalog_name, "database ... does not exist". PgBouncer passes the
+        // server's message on under its own code, 08P01.
+        matches!(error, sqlx::Error::Database(e) if match e.code().as_deref() {
+            Some("3D000") => true,
+            Some("08P01") => e.message().starts_with("database \"")
+                && e.message().ends_with("\" does not exist"),
+            _ => false,
+        })
+    }
+
+    fn is_server_starting(error: &sqlx::Error) -> bool {
+        use std::io::ErrorKind;
+        match error {
+            // Nothing listens yet, or something accepts and hangs up at once (a container's
+            // port proxy, a server shutting down for a restart).
+            sqlx::Error::Io(e) => matches!(
+                e.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::NotConnected
+            ),
+            // sqlx 0.9 reads a hang-up before the answer to its SSLRequest as a 0x00 byte.
+            sqlx::Error::Protocol(message) => message.contains("from SSLRequest: 0x00"),
+            sqlx::Error::Database(e) => match e.code().as_deref() {
+                // cannot_connect_now ("the database system is starting up", "... is in
+                // recovery mode", "... is shutting down"); too_many_connections.
+                Some("57P03" | "53300") => true,
+                // PgBouncer while its server is down: it sends no SQLSTATE of its own.
+                Some("08P01") => {
+                    let message = e.message();
+                    message.contains("(server_login_retry)") || message.contains("(server down)")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn is_lost_statement(error: &sqlx::Error) -> bool {
+        // 26000: invalid_sql_statement_name ("prepared statement ... does not exist");
+        // 42P05: duplicate_prepared_statement ("prepared statement ... already exists").
+        matches!(error, sqlx::Error::Database(e)
+            if matches!(e.code().as_deref(), Some("26000" | "42P05")))
+    }
+
+    async fn probe_sessions(pool: &PgPool) -> sqlx::Result<Option<SessionProbeRow>> {
+        let mut one = pool.acquire().await?;
+        let first = select_backend_pid(&mut one).await?;
+        let mut transaction = pool.begin().await?;
+        let other = select_backend_pid(&mut transaction).await?;
+        let again = select_backend_pid(&mut one).await?;
+        transaction.rollback().await?;
+        Ok(Some(SessionProbeRow {
+            first,
+            other,
+            again,
+        }))
     }
 
     fn migrator() -> &'static Migrator {

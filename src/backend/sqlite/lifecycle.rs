@@ -11,7 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, TableCountsRow},
+        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
     },
 };
 
@@ -43,6 +43,20 @@ impl Lifecycle for Sqlite {
 
     fn is_missing_database(error: &sqlx::Error) -> bool {
         matches!(error, sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    fn is_server_starting(_error: &sqlx::Error) -> bool {
+        // A file opens or fails to: there is no server to wait for.
+        false
+    }
+
+    fn is_lost_statement(_error: &sqlx::Error) -> bool {
+        false
+    }
+
+    async fn probe_sessions(_pool: &SqlitePool) -> sqlx::Result<Option<SessionProbeRow>> {
+        // An embedded database: no server sessions, no pooler.
+        Ok(None)
     }
 
     fn migrator() -> &'static Migrator {
