@@ -57,8 +57,8 @@ BEGIN
                         v_index, v_like || '_p' || to_char(v_month, 'YYYY_MM'));
                 END LOOP;
                 v_created := v_created + 1;
-            EXCEPTION WHEN duplicate_table THEN
-                NULL; -- another session created it first
+            EXCEPTION WHEN duplicate_table OR unique_violation THEN
+                NULL; -- another session created it first (its name, or its row type's)
             END;
         END LOOP;
     END LOOP;
