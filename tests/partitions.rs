@@ -7,7 +7,7 @@ mod common;
 
 use std::{future::Future, pin::Pin};
 
-use common::{PerBackend, TestBackend, TestDb};
+use common::{PerBackend, TestBackend, TestDb, usage_partitions};
 use pierre_store::{
     ApiKey, ApiKeyId, ApiKeyUsage, EncryptionKey, JwtUsage, Store, USAGE_PARTITION_MONTHS_AHEAD,
     UsageRecorderConfig, User, UserId,
@@ -48,25 +48,6 @@ async fn ids<B: TestBackend>(url: &str, table: &str) -> eyre::Result<Vec<i64>> {
     B::of(PerBackend { sqlite, postgres }).await
 }
 
-/// The partitions of `table`, by name, on PostgreSQL; `None` on SQLite.
-async fn partitions<B: TestBackend>(url: &str, table: &str) -> eyre::Result<Option<Vec<String>>> {
-    if B::of(PerBackend {
-        sqlite: true,
-        postgres: false,
-    }) {
-        return Ok(None);
-    }
-    let mut conn = PgConnection::connect(url).await?;
-    let names = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = $1::regclass ORDER BY 1",
-    )
-    .bind(table)
-    .fetch_all(&mut conn)
-    .await?;
-    Ok(Some(names))
-}
-
 /// `table_pYYYY_MM` for `at`'s month.
 fn partition_of(table: &str, at: OffsetDateTime) -> String {
     format!("{table}_p{:04}_{:02}", at.year(), u8::from(at.month()))
@@ -79,7 +60,7 @@ async fn assert_partitions<B: TestBackend>(
     instants: &[OffsetDateTime],
 ) -> eyre::Result<()> {
     for table in ["api_key_usage", "jwt_usage"] {
-        if let Some(names) = partitions::<B>(url, table).await? {
+        if let Some(names) = usage_partitions::<B>(url, table).await? {
             for at in instants {
                 let name = partition_of(table, *at);
                 assert!(names.contains(&name), "{name} missing from {names:?}");
@@ -156,7 +137,10 @@ async fn upgrading_to_partitions_keeps_rows_ids_and_deletion_cascade<B: TestBack
     assert_eq!(ids::<B>(&url, "jwt_usage").await?, jwt_ids);
     assert_eq!(store.get_usage_stats(stays).await?, stats);
     assert_partitions::<B>(&url, &instants).await?;
-    if partitions::<B>(&url, "api_key_usage").await?.is_some() {
+    if usage_partitions::<B>(&url, "api_key_usage")
+        .await?
+        .is_some()
+    {
         let mut conn = PgConnection::connect(&url).await?;
         let partitioned: Vec<(String, bool)> = sqlx::query_as(
             "SELECT c.relname::text, p.partdefid <> 0 FROM pg_partitioned_table p
@@ -247,7 +231,7 @@ async fn a_row_years_away_gets_its_partition_on_demand<B: TestBackend>() -> eyre
     let (user, key) = user_and_key(&db.store, "far@example.com").await?;
     let now = OffsetDateTime::now_utc();
     let far = [now + Duration::days(2 * 366), now - Duration::days(2 * 366)];
-    if let Some(names) = partitions::<B>(&db.url, "api_key_usage").await? {
+    if let Some(names) = usage_partitions::<B>(&db.url, "api_key_usage").await? {
         for at in far {
             assert!(
                 !names.contains(&partition_of("api_key_usage", at)),
@@ -324,7 +308,7 @@ async fn concurrent_inserts_of_a_new_month_create_its_partition_once<B: TestBack
         writer.await??;
     }
     assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 16);
-    if let Some(names) = partitions::<B>(&db.url, "api_key_usage").await? {
+    if let Some(names) = usage_partitions::<B>(&db.url, "api_key_usage").await? {
         let count = names
             .iter()
             .filter(|n| n.as_str() == "api_key_usage_p2031_05")
@@ -384,7 +368,7 @@ async fn pruning_drops_whole_partitions_and_deletes_only_in_the_boundary_one<B: 
         }),
         "rows of whole partitions, before any DELETE: {reports:?}"
     );
-    if let Some(names) = partitions::<B>(&db.url, "api_key_usage").await? {
+    if let Some(names) = usage_partitions::<B>(&db.url, "api_key_usage").await? {
         assert!(
             !names
                 .iter()
@@ -433,7 +417,7 @@ async fn pruning_at_a_month_boundary_only_drops_partitions<B: TestBackend>() -> 
         }),
         "{reports:?}"
     );
-    if let Some(names) = partitions::<B>(&db.url, "jwt_usage").await? {
+    if let Some(names) = usage_partitions::<B>(&db.url, "jwt_usage").await? {
         assert!(
             !names
                 .iter()

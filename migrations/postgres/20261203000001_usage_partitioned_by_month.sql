@@ -7,9 +7,13 @@
 -- with the same columns, CHECK constraints (same names), index and identity, partitions
 -- created for every month that holds rows, the rows copied with their ids
 -- (OVERRIDING SYSTEM VALUE), the identity carried on from where the old sequence stood, and
--- the old table dropped. The primary key becomes (id, timestamp): a partitioned table's
--- unique constraints must include the partition key; ids still come from one identity and
--- are never reused. The triggers that delete the usage of deleted users and API keys
+-- the old table dropped. The primary key on id becomes a unique index on (id, timestamp),
+-- <table>_id_timestamp_key: a partitioned table's unique indexes must include the
+-- partition key, and a PRIMARY KEY constraint would break `pierre-store restore` (on
+-- PostgreSQL 15, `pg_restore --clean` emits ALTER TABLE ONLY <partition> DROP CONSTRAINT
+-- for each partition's inherited key, which fails: "cannot drop inherited constraint"),
+-- while a partitioned index is dropped with its table. Ids still come from one identity,
+-- never reused; NOT NULL as before. The triggers that delete the usage of deleted users and API keys
 -- (20261130000001, 20261201000003) live on users and api_keys and name these tables: they
 -- are unchanged. There is no DEFAULT partition: a row whose month has no partition is
 -- refused (SQLSTATE 23514, "no partition of relation ... found for row"), never parked;
@@ -19,7 +23,8 @@
 -- usage tables unless it exists: api_key_usage_pYYYY_MM and jwt_usage_pYYYY_MM, FROM the
 -- first of the month TO the first of the next, both at 00:00 UTC. Each partition's indexes
 -- are named after the parent table's with the same suffix (idx_jwt_usage_user_id_timestamp
--- _pYYYY_MM, jwt_usage_pkey_pYYYY_MM), so that query plans name the index they use.
+-- _pYYYY_MM, jwt_usage_id_timestamp_key_pYYYY_MM), so that query plans name the index
+-- they use.
 -- Returns the number of partitions created. Safe to run concurrently: a partition created meanwhile by another
 -- session is taken as it is. Runs with the caller's rights: the caller must own the usage
 -- tables (the store's role, which applied the migrations, does).
@@ -102,8 +107,6 @@ END
 $$;
 
 ALTER TABLE api_key_usage RENAME TO api_key_usage_unpartitioned;
-ALTER TABLE api_key_usage_unpartitioned RENAME CONSTRAINT api_key_usage_pkey
-    TO api_key_usage_unpartitioned_pkey;
 ALTER INDEX idx_api_key_usage_api_key_id_timestamp
     RENAME TO idx_api_key_usage_unpartitioned_api_key_id_timestamp;
 ALTER SEQUENCE api_key_usage_id_seq RENAME TO api_key_usage_unpartitioned_id_seq;
@@ -124,14 +127,12 @@ CREATE TABLE api_key_usage (
         CONSTRAINT api_key_usage_response_size_bytes_check CHECK (response_size_bytes >= 0),
     ip_address          TEXT,
     user_agent          TEXT,
-    error_message       TEXT,
-    CONSTRAINT api_key_usage_pkey PRIMARY KEY (id, timestamp)
+    error_message       TEXT
 ) PARTITION BY RANGE (timestamp);
+CREATE UNIQUE INDEX api_key_usage_id_timestamp_key ON api_key_usage (id, timestamp);
 CREATE INDEX idx_api_key_usage_api_key_id_timestamp ON api_key_usage (api_key_id, timestamp);
 
 ALTER TABLE jwt_usage RENAME TO jwt_usage_unpartitioned;
-ALTER TABLE jwt_usage_unpartitioned RENAME CONSTRAINT jwt_usage_pkey
-    TO jwt_usage_unpartitioned_pkey;
 ALTER INDEX idx_jwt_usage_user_id_timestamp
     RENAME TO idx_jwt_usage_unpartitioned_user_id_timestamp;
 ALTER SEQUENCE jwt_usage_id_seq RENAME TO jwt_usage_unpartitioned_id_seq;
@@ -151,9 +152,9 @@ CREATE TABLE jwt_usage (
     response_size_bytes BIGINT
         CONSTRAINT jwt_usage_response_size_bytes_check CHECK (response_size_bytes >= 0),
     ip_address          TEXT,
-    user_agent          TEXT,
-    CONSTRAINT jwt_usage_pkey PRIMARY KEY (id, timestamp)
+    user_agent          TEXT
 ) PARTITION BY RANGE (timestamp);
+CREATE UNIQUE INDEX jwt_usage_id_timestamp_key ON jwt_usage (id, timestamp);
 CREATE INDEX idx_jwt_usage_user_id_timestamp ON jwt_usage (user_id, timestamp);
 
 -- The months that hold rows, and this month with the three after it (the store keeps
