@@ -222,18 +222,32 @@ impl<B: Backend> Store<B> {
                 .collect();
             self.with_usage_partitions(&instants, || async {
                 let mut tx = B::begin_write(&self.pool).await?;
-                let mut inserted = 0;
                 // Users before API keys: each insert locks the rows it refers to, and
                 // deleting a user locks the user, then its keys. The same order cannot
                 // deadlock.
-                if !jwt.is_empty() {
-                    inserted += B::insert_jwt_usage_batch(&mut tx, jwt).await?;
+                let inserted = async {
+                    let mut inserted = 0;
+                    if !jwt.is_empty() {
+                        inserted += B::insert_jwt_usage_batch(&mut tx, jwt).await?;
+                    }
+                    if !api.is_empty() {
+                        inserted += B::insert_api_key_usage_batch(&mut tx, api).await?;
+                    }
+                    Ok::<_, sqlx::Error>(inserted)
                 }
-                if !api.is_empty() {
-                    inserted += B::insert_api_key_usage_batch(&mut tx, api).await?;
+                .await;
+                match inserted {
+                    Ok(inserted) => {
+                        tx.commit().await?;
+                        Ok(inserted)
+                    }
+                    Err(error) => {
+                        // Rolled back now, not when the connection is next used: its
+                        // locks would hold up the partition made before the retry.
+                        let _ = tx.rollback().await;
+                        Err(error.into())
+                    }
                 }
-                tx.commit().await?;
-                Ok(inserted)
             })
             .await
         })

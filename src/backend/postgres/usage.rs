@@ -25,10 +25,12 @@ impl UsageQueries for Postgres {
     }
 
     fn is_missing_partition(error: &sqlx::Error) -> bool {
-        // 23514 is check_violation; partition routing uses it with this message.
+        // Partition routing fails with 23514 (check_violation), "no partition of relation
+        // ... found for row", naming the table but no constraint; a CHECK constraint's
+        // violation names its constraint. Told apart without reading the message, which
+        // the server may translate (lc_messages).
         matches!(error, sqlx::Error::Database(e)
-            if e.code().as_deref() == Some("23514")
-                && e.message().starts_with("no partition of relation"))
+            if e.code().as_deref() == Some("23514") && e.constraint().is_none())
     }
 
     async fn drop_api_key_usage_partitions_before(
