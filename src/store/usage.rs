@@ -156,8 +156,8 @@ impl<B: Backend> Store<B> {
     /// returns how many it created (0 when all exist, and always on SQLite, whose usage
     /// tables are not partitioned). Idempotent and safe to run while the server writes.
     /// [`Store::migrate`] runs it with [`USAGE_PARTITION_MONTHS_AHEAD`]; run it (or
-    /// `pierre-store maintain`) from a monthly job so that inserts never have to create a
-    /// partition themselves (they would, on demand, rather than fail).
+    /// `pierre-store maintain`) from a daily or monthly job so that inserts never have to
+    /// create a partition themselves (they would, on demand, rather than fail).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for `months_ahead` above 120; [`Error::Database`] (e.g. the
