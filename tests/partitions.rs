@@ -7,7 +7,9 @@ mod common;
 
 use std::{future::Future, pin::Pin};
 
-use common::{PerBackend, TestBackend, TestDb, usage_partitions};
+use common::{
+    PerBackend, TestBackend, TestDb, postgres_server_url, usage_partitions, with_database,
+};
 use pierre_store::{
     ApiKey, ApiKeyId, ApiKeyUsage, EncryptionKey, JwtUsage, Store, USAGE_PARTITION_MONTHS_AHEAD,
     UsageRecorderConfig, User, UserId,
@@ -426,5 +428,55 @@ async fn pruning_at_a_month_boundary_only_drops_partitions<B: TestBackend>() -> 
         );
     }
     assert_eq!(db.store.get_usage_stats(user).await?.total_requests, 1);
+    Ok(())
+}
+
+/// A role that may write usage but does not own the tables (migrated by another role)
+/// cannot add a partition: a row of a month without one fails loudly with the server's
+/// reason (`Error::Database`, SQLSTATE 42501), and rows of existing months still go in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_creation_by_a_non_owner_fails_loudly() -> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new().await?;
+    let (_, key) = user_and_key(&db.store, "writer@example.com").await?;
+    let role = format!("pierre_writer_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&db.url).await?;
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOBYPASSRLS"),
+        format!("GRANT SELECT, INSERT ON api_key_usage TO {role}"),
+        format!("GRANT SELECT, UPDATE ON api_keys TO {role}"),
+        format!("GRANT USAGE ON SEQUENCE api_key_usage_id_seq TO {role}"),
+    ] {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut admin)
+            .await?;
+    }
+    let name = db.url.rsplit('/').next().unwrap_or_default().to_owned();
+    let url = with_database(&postgres_server_url(), &name, Some(&role));
+    let writer = Store::<pierre_store::Postgres>::new(&url, db.key.clone()).await?;
+    let result = async {
+        writer
+            .record_api_usage(&ApiKeyUsage::new(key, "/now", "GET", 200))
+            .await?;
+        let far = writer
+            .record_api_usage(&api_at(key, datetime!(2035-06-01 12:00 UTC), "/far"))
+            .await;
+        eyre::Ok(far)
+    }
+    .await;
+    writer.close().await;
+    drop(admin);
+    drop(db);
+    let mut server = PgConnection::connect(&postgres_server_url()).await?;
+    sqlx::query(AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+        .execute(&mut server)
+        .await?;
+    match result? {
+        // 42501, insufficient_privilege: here "permission denied for schema public" (no
+        // CREATE on the schema); with it, "must be owner of table api_key_usage".
+        Err(pierre_store::Error::Database(sqlx::Error::Database(error))) => {
+            assert_eq!(error.code().as_deref(), Some("42501"), "{error}");
+        }
+        other => panic!("expected a database error, got {other:?}"),
+    }
     Ok(())
 }
