@@ -480,3 +480,49 @@ async fn postgres_partition_creation_by_a_non_owner_fails_loudly() -> eyre::Resu
     }
     Ok(())
 }
+
+/// Privileges an operator granted on the old usage tables and their identity sequences (a
+/// reader, a writer through PUBLIC) hold on the partitioned tables after the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_upgrade_keeps_grants() -> eyre::Result<()> {
+    let (url, cleanup) = <pierre_store::Postgres as TestBackend>::fresh_database().await?;
+    let store = Store::<pierre_store::Postgres>::new(&url, EncryptionKey::generate()).await?;
+    store.migrate_to(BEFORE_PARTITIONS).await?;
+    let role = format!("pierre_reader_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&url).await?;
+    for statement in [
+        format!("CREATE ROLE {role} NOLOGIN"),
+        format!("GRANT SELECT ON api_key_usage TO {role} WITH GRANT OPTION"),
+        format!("GRANT USAGE ON SEQUENCE api_key_usage_id_seq TO {role}"),
+        "GRANT SELECT, INSERT ON jwt_usage TO PUBLIC".to_owned(),
+    ] {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await?;
+    }
+    let result = async {
+        store.migrate().await?;
+        let check = format!(
+            "SELECT has_table_privilege('{role}', 'api_key_usage', 'SELECT WITH GRANT OPTION'),
+                NOT has_table_privilege('{role}', 'api_key_usage', 'INSERT'),
+                has_sequence_privilege('{role}', pg_get_serial_sequence('api_key_usage', 'id'),
+                    'USAGE'),
+                has_table_privilege('{role}', 'jwt_usage', 'INSERT'),
+                (SELECT relkind = 'p' FROM pg_class WHERE oid = 'api_key_usage'::regclass)"
+        );
+        let kept: (bool, bool, bool, bool, bool) = sqlx::query_as(AssertSqlSafe(check))
+            .fetch_one(&mut conn)
+            .await?;
+        eyre::Ok(kept)
+    }
+    .await;
+    store.close().await;
+    drop(conn);
+    drop(cleanup);
+    let mut server = PgConnection::connect(&postgres_server_url()).await?;
+    sqlx::query(AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+        .execute(&mut server)
+        .await?;
+    assert_eq!(result?, (true, true, true, true, true));
+    Ok(())
+}

@@ -6,8 +6,9 @@
 -- Each table is converted in place: the old table is renamed, the partitioned one created
 -- with the same columns, CHECK constraints (same names), index and identity, partitions
 -- created for every month that holds rows, the rows copied with their ids
--- (OVERRIDING SYSTEM VALUE), the identity carried on from where the old sequence stood, and
--- the old table dropped. The primary key on id becomes a unique index on (id, timestamp),
+-- (OVERRIDING SYSTEM VALUE), the identity carried on from where the old sequence stood, the
+-- privileges granted on the old table and sequence granted again, and the old table
+-- dropped. The primary key on id becomes a unique index on (id, timestamp),
 -- <table>_id_timestamp_key: a partitioned table's unique indexes must include the
 -- partition key, and a PRIMARY KEY constraint would break `pierre-store restore` (on
 -- PostgreSQL 15, `pg_restore --clean` emits ALTER TABLE ONLY <partition> DROP CONSTRAINT
@@ -173,6 +174,34 @@ SELECT setval(pg_get_serial_sequence('api_key_usage', 'id'), last_value, is_call
 FROM api_key_usage_unpartitioned_id_seq;
 SELECT setval(pg_get_serial_sequence('jwt_usage', 'id'), last_value, is_called)
 FROM jwt_usage_unpartitioned_id_seq;
+
+-- Privileges granted on the old tables and their identity sequences (by an operator: the
+-- migrations grant none) pass to the new ones. The owner's own are implicit.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.privilege_type, a.is_grantable, a.grantee, t.kind, t.new_name
+        FROM (VALUES
+            ('api_key_usage_unpartitioned', 'TABLE', 'api_key_usage'),
+            ('jwt_usage_unpartitioned', 'TABLE', 'jwt_usage'),
+            ('api_key_usage_unpartitioned_id_seq', 'SEQUENCE',
+                pg_get_serial_sequence('api_key_usage', 'id')),
+            ('jwt_usage_unpartitioned_id_seq', 'SEQUENCE',
+                pg_get_serial_sequence('jwt_usage', 'id'))
+        ) AS t(old_name, kind, new_name)
+        JOIN pg_class c ON c.oid = t.old_name::regclass
+        CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+        WHERE a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON %s %s TO %s%s', g.privilege_type, g.kind,
+            g.new_name::regclass,
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+            CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
 
 DROP TABLE api_key_usage_unpartitioned;
 DROP TABLE jwt_usage_unpartitioned;
