@@ -37,9 +37,13 @@ soak:
 		--test properties --test crash --test concurrency --test pg_restart -- --nocapture
 
 ## bench: Store<B> against raw sqlx on SQLite and PostgreSQL, release build; prints a table
-## and writes target/bench/results.json. BENCH_SCALE=0.1 for a quick run.
+## and writes target/bench/results.json. Then PostgreSQL's usage tables partitioned by month
+## against unpartitioned (recorder rows/s, get_usage_stats latency, pruning a month), 1M
+## rows per BENCH_SCALE (BENCH_SCALE=10: 10M), into target/bench/partitions.json.
+## BENCH_SCALE=0.1 for a quick run.
 bench:
 	$(WITH_POSTGRES) $(CARGO) bench --locked --bench store_vs_raw
+	$(WITH_POSTGRES) $(CARGO) bench --locked --bench partitions
 
 ## prepare: regenerate .sqlx/ for both backends after changing SQL or migrations.
 prepare:

@@ -55,7 +55,7 @@ pub use sqlx::{Postgres, Sqlite};
 pub use store::{
     A2A_SECRET_PREFIX, API_KEY_PREFIX, CopyReport, MigrationInfo, PoolStats, PruneReport,
     RecorderStats, ReplicaStats, RotationOptions, RotationReport, Store, TableCounts,
-    TokenKeyCounts, UsageRecorder, UsageRecorderConfig,
+    TokenKeyCounts, USAGE_PARTITION_MONTHS_AHEAD, UsageRecorder, UsageRecorderConfig,
 };
 
 /// The README's examples, compiled and run as doc tests.

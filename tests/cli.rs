@@ -9,7 +9,8 @@ use std::{
 };
 
 use common::{
-    Cleanup, RawSql, TestBackend, database_exists, missing_database_url, raw_counts, seed_tenants,
+    Cleanup, PerBackend, RawSql, TestBackend, database_exists, missing_database_url, raw_counts,
+    seed_tenants, usage_partitions,
 };
 use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, User};
 use time::{Duration, OffsetDateTime};
@@ -29,6 +30,7 @@ backend_tests!(
     read_only_commands_create_no_database,
     backup_replace_swaps_in_a_complete_backup,
     demo_replaces_the_fixed_password_of_earlier_releases,
+    maintain_and_backup_restore_keep_usage_partitions,
     ; to_each_other: copy_moves_everything_to_the_other_backend,
 );
 
@@ -1027,5 +1029,83 @@ async fn read_only_commands_create_no_database<B: TestBackend>() -> eyre::Result
             && !new_key.exists(),
         "nothing created"
     );
+    Ok(())
+}
+
+/// As the ordinary owning role: `maintain` creates the usage partitions of further months
+/// (and says how many); a backup holds every partition and its rows, and restoring it
+/// brings them back, into a new database and over the live one, where a partition and a
+/// row added since (a month of 2018) go, as everything written after the backup does.
+async fn maintain_and_backup_restore_keep_usage_partitions<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    let out = ok(s.run(&["maintain", "--months-ahead", "5"]));
+    let created = B::of(PerBackend {
+        sqlite: 0,
+        postgres: 4,
+    });
+    assert!(
+        out.contains(&format!("usage partitions: {created} created")),
+        "{out}"
+    );
+    assert!(ok(s.run(&["maintain", "--months-ahead", "5"])).contains(": 0 created"));
+    let bad = s.run(&["maintain", "--months-ahead", "500"]);
+    assert!(failed(bad).contains("months_ahead"));
+
+    let store = s.store().await?;
+    let user = store
+        .create_user(&User::new("p@example.com", "hash"))
+        .await?;
+    let (key, _) = store
+        .issue_api_key(user, "k", pierre_store::ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let old = time::macros::datetime!(2019-06-10 10:00 UTC);
+    for at in [old, OffsetDateTime::now_utc()] {
+        let usage = ApiKeyUsage {
+            timestamp: at,
+            ..ApiKeyUsage::new(key.id, "/x", "GET", 200)
+        };
+        store.record_api_usage(&usage).await?;
+    }
+    let source = raw_counts::<B>(s.admin_url()).await?;
+    let partitions = usage_partitions::<B>(s.admin_url(), "api_key_usage").await?;
+    if let Some(names) = &partitions {
+        assert!(
+            names.contains(&"api_key_usage_p2019_06".to_owned()),
+            "{names:?}"
+        );
+    }
+    ok(s.run(&["backup", "usage.backup"]));
+
+    let other = Setup::<B>::new_as_app_role().await?;
+    let restored = pierre_store_cmd()
+        .current_dir(s.dir.path())
+        .args(["--database-url", &other.url, "--key-path"])
+        .arg(s.key_path())
+        .args(["restore", "usage.backup"])
+        .output()?;
+    ok(restored);
+    assert_eq!(raw_counts::<B>(other.admin_url()).await?, source);
+    assert_eq!(
+        usage_partitions::<B>(other.admin_url(), "api_key_usage").await?,
+        partitions
+    );
+
+    let since = ApiKeyUsage {
+        timestamp: time::macros::datetime!(2018-01-01 00:00 UTC),
+        ..ApiKeyUsage::new(key.id, "/x", "GET", 200)
+    };
+    store.record_api_usage(&since).await?;
+    store.close().await;
+    ok(s.run(&["restore", "usage.backup"]));
+    assert_eq!(raw_counts::<B>(s.admin_url()).await?, source);
+    assert_eq!(
+        usage_partitions::<B>(s.admin_url(), "api_key_usage").await?,
+        partitions
+    );
+    // The restored tables take new rows, in new months too.
+    let store = s.store().await?;
+    store.record_api_usage(&since).await?;
+    assert_eq!(store.get_usage_stats(user).await?.total_requests, 3);
     Ok(())
 }

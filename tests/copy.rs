@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawTokenRow, TestBackend, TestDb, raw_counts, seed_tenants};
+use common::{RawTokenRow, TestBackend, TestDb, raw_counts, seed_tenants, usage_partitions};
 use pierre_store::{
     Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
     UsageRecorderConfig, User, UserId,
@@ -16,6 +16,7 @@ use uuid::Uuid;
 // Named after the source backend (the suite counts tests per backend by module).
 backend_tests!(
     ; to_each_other: copies_everything, counts_and_copies_hold_every_tenant_as_the_app_role,
+    copy_fills_usage_partitions_of_every_month,
 );
 
 const USAGE_ROWS: u32 = 1_234;
@@ -219,5 +220,56 @@ async fn counts_and_copies_hold_every_tenant_as_the_app_role<A: TestBackend, B: 
         truth,
         "copied rows"
     );
+    Ok(())
+}
+
+/// Usage from months the target has no partition for (2016, and 2040), as the ordinary
+/// role on both sides: the copy creates them (on PostgreSQL) and carries every row.
+async fn copy_fills_usage_partitions_of_every_month<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let source = TestDb::<A>::new_as_app_role().await?;
+    let s = &source.store;
+    let user = s.create_user(&User::new("far@example.com", "hash")).await?;
+    let (key, _) = s
+        .issue_api_key(user, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let instants = [
+        datetime!(2016-02-29 23:59:59.999999 UTC),
+        datetime!(2016-03-01 00:00 UTC),
+        OffsetDateTime::now_utc(),
+        datetime!(2040-12-31 12:00 UTC),
+    ];
+    for at in instants {
+        s.record_api_usage(&ApiKeyUsage {
+            timestamp: at,
+            ..ApiKeyUsage::new(key.id, "/far", "GET", 200)
+        })
+        .await?;
+        s.record_jwt_usage(&JwtUsage {
+            timestamp: at,
+            ..JwtUsage::new(user, "/far", "GET", 200)
+        })
+        .await?;
+    }
+    let target = TestDb::<B>::new_as_app_role().await?;
+    let report = s.copy_into(&target.store).await?;
+    assert!(report.rows.contains(&("api_key_usage", 4)), "{report:?}");
+    assert!(report.rows.contains(&("jwt_usage", 4)), "{report:?}");
+    assert_eq!(
+        raw_counts::<B>(&target.admin_url()).await?,
+        raw_counts::<A>(&source.admin_url()).await?
+    );
+    assert_eq!(
+        target.store.get_usage_stats(user).await?,
+        s.get_usage_stats(user).await?
+    );
+    for table in ["api_key_usage", "jwt_usage"] {
+        if let Some(names) = usage_partitions::<B>(&target.admin_url(), table).await? {
+            for month in ["2016_02", "2016_03", "2040_12"] {
+                let name = format!("{table}_p{month}");
+                assert!(names.contains(&name), "{name} missing from {names:?}");
+            }
+        }
+    }
     Ok(())
 }

@@ -307,6 +307,28 @@ pub trait UsageQueries: sqlx::Database {
         cutoff: Timestamp,
         limit: i64,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// On PostgreSQL, creates the month partition (UTC) of both usage tables for each
+    /// distinct month of `instants` that has none; returns the number created. SQLite's
+    /// usage tables are not partitioned: it runs nothing and returns 0.
+    fn create_usage_partitions(
+        pool: &Pool<Self>,
+        instants: &[Timestamp],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Whether `error` is an insert refused because no partition holds the row's month
+    /// (PostgreSQL: SQLSTATE 23514, "no partition of relation ... found for row"). Never
+    /// on SQLite.
+    fn is_missing_partition(error: &sqlx::Error) -> bool;
+    /// On PostgreSQL, drops every `api_key_usage` partition whose whole month lies before
+    /// `cutoff`; returns the rows they held. SQLite runs nothing and returns 0.
+    fn drop_api_key_usage_partitions_before(
+        pool: &Pool<Self>,
+        cutoff: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// As [`UsageQueries::drop_api_key_usage_partitions_before`], for `jwt_usage`.
+    fn drop_jwt_usage_partitions_before(
+        pool: &Pool<Self>,
+        cutoff: Timestamp,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// One aggregate over the usage of every API key of the user.
     fn select_usage_stats(
         pool: &Pool<Self>,

@@ -188,9 +188,7 @@ impl<A: Backend> Store<A> {
                 |row| row.id,
                 |page| {
                     let rows: Vec<ApiKeyUsageRow> = page.into_iter().map(Into::into).collect();
-                    let mut tx = B::begin_write(to).await?;
-                    let inserted = B::insert_api_key_usage_batch(&mut tx, &rows).await?;
-                    tx.commit().await?;
+                    let inserted = target.write_usage_batch(&rows, &[]).await?;
                     all_inserted("api_key_usage.api_key_id", rows.len(), inserted)?;
                 },
             );
@@ -202,9 +200,7 @@ impl<A: Backend> Store<A> {
                 |row| row.id,
                 |page| {
                     let rows: Vec<JwtUsageRow> = page.into_iter().map(Into::into).collect();
-                    let mut tx = B::begin_write(to).await?;
-                    let inserted = B::insert_jwt_usage_batch(&mut tx, &rows).await?;
-                    tx.commit().await?;
+                    let inserted = target.write_usage_batch(&[], &rows).await?;
                     all_inserted("jwt_usage.user_id", rows.len(), inserted)?;
                 },
             );

@@ -28,7 +28,7 @@ pub use recorder::{RecorderStats, UsageRecorder, UsageRecorderConfig};
 pub use replicas::ReplicaStats;
 pub use rotation::{RotationOptions, RotationReport, TokenKeyCounts};
 pub use schema::{MigrationInfo, TableCounts};
-pub use usage::PruneReport;
+pub use usage::{PruneReport, USAGE_PARTITION_MONTHS_AHEAD};
 
 use std::{
     fmt,

@@ -369,25 +369,3 @@ fn note_error(counters: &Counters, error: &str) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Some(error.to_owned());
 }
-
-impl<B: Backend> Store<B> {
-    /// Inserts both kinds of usage rows in one transaction; returns how many went in (rows
-    /// whose API key or user does not exist are left out).
-    async fn write_usage_batch(&self, api: &[ApiKeyUsageRow], jwt: &[JwtUsageRow]) -> Result<u64> {
-        self.observe("write_usage_batch", async move {
-            let mut tx = B::begin_write(&self.pool).await?;
-            let mut inserted = 0;
-            // Users before API keys: each insert locks the rows it refers to, and deleting a
-            // user locks the user, then its keys. The same order cannot deadlock.
-            if !jwt.is_empty() {
-                inserted += B::insert_jwt_usage_batch(&mut tx, jwt).await?;
-            }
-            if !api.is_empty() {
-                inserted += B::insert_api_key_usage_batch(&mut tx, api).await?;
-            }
-            tx.commit().await?;
-            Ok(inserted)
-        })
-        .await
-    }
-}

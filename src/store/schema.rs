@@ -38,8 +38,12 @@ pub struct TableCounts {
 }
 
 impl<B: Backend> Store<B> {
-    /// Applies the migrations this build embeds that the database lacks. Idempotent: a
-    /// second call changes nothing. Versions are recorded in `_sqlx_migrations`.
+    /// Applies the migrations this build embeds that the database lacks, then (on
+    /// PostgreSQL) creates the usage partitions of the current month and the
+    /// [`USAGE_PARTITION_MONTHS_AHEAD`](crate::USAGE_PARTITION_MONTHS_AHEAD) months after
+    /// it that are missing, as [`Store::create_usage_partitions`] does. Idempotent: a
+    /// second call changes nothing (until a new month begins). Versions are recorded in
+    /// `_sqlx_migrations`.
     ///
     /// Runs on the primary.
     ///
@@ -47,10 +51,13 @@ impl<B: Backend> Store<B> {
     /// [`Error::Migration`](crate::Error::Migration) when a migration fails, when an applied
     /// migration's checksum differs from the embedded file, or when the database has applied
     /// a migration this build does not know (it is newer than this build). Nothing is
-    /// applied in the last two cases.
+    /// applied in the last two cases. [`Error::Database`](crate::Error::Database) when the
+    /// partitions cannot be created.
     pub async fn migrate(&self) -> Result<()> {
         self.observe("migrate", async move {
             B::migrate(&self.pool, None).await?;
+            self.create_partitions_ahead(super::USAGE_PARTITION_MONTHS_AHEAD)
+                .await?;
             Ok(())
         })
         .await

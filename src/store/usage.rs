@@ -1,10 +1,15 @@
+use std::future::Future;
+
 use time::OffsetDateTime;
 
 use crate::{
     ApiKeyId, ApiKeyUsage, ApiKeyUsageStats, Backend, EndpointUsage, Error, JwtUsage, Result,
     Store, UserId,
-    backend::rows::{ApiKeyUsageRow, EndpointUsageRow, JwtUsageRow},
-    validate,
+    backend::{
+        codec::Timestamp,
+        rows::{ApiKeyUsageRow, EndpointUsageRow, JwtUsageRow},
+    },
+    clock, validate,
 };
 
 use super::convert::stored_count;
@@ -26,7 +31,9 @@ const MAX_METHOD_LEN: usize = 64;
 const MAX_IP_LEN: usize = 64;
 
 impl<B: Backend> Store<B> {
-    /// Appends one usage row for an API key, with the timestamp it carries.
+    /// Appends one usage row for an API key, with the timestamp it carries. On PostgreSQL,
+    /// a row whose month (UTC) has no partition yet gets one, created on the spot: no row
+    /// is refused or parked for its date.
     ///
     /// Runs on the primary.
     ///
@@ -36,7 +43,11 @@ impl<B: Backend> Store<B> {
     pub async fn record_api_usage(&self, usage: &ApiKeyUsage) -> Result<()> {
         self.observe("record_api_usage", async move {
             let row = api_usage_row(usage)?;
-            let inserted = B::insert_api_key_usage(&self.pool, &row).await?;
+            let inserted = self
+                .with_usage_partitions(&[row.timestamp], || async {
+                    Ok(B::insert_api_key_usage(&self.pool, &row).await?)
+                })
+                .await?;
             inserted_or_missing(inserted, "api key", &usage.api_key_id)
         })
         .await
@@ -51,7 +62,11 @@ impl<B: Backend> Store<B> {
     pub async fn record_jwt_usage(&self, usage: &JwtUsage) -> Result<()> {
         self.observe("record_jwt_usage", async move {
             let row = jwt_usage_row(usage)?;
-            let inserted = B::insert_jwt_usage(&self.pool, &row).await?;
+            let inserted = self
+                .with_usage_partitions(&[row.timestamp], || async {
+                    Ok(B::insert_jwt_usage(&self.pool, &row).await?)
+                })
+                .await?;
             inserted_or_missing(inserted, "user", &usage.user_id)
         })
         .await
@@ -96,10 +111,14 @@ pub struct PruneReport {
 }
 
 impl<B: Backend> Store<B> {
-    /// Deletes usage rows (per API key and per JWT user) stamped before `cutoff`, oldest
-    /// first, `batch_size` rows per statement so that other writers are never blocked for
-    /// long. Calls `progress` after each batch. Stopping half-way loses nothing: run it
-    /// again to finish.
+    /// Deletes usage rows (per API key and per JWT user) stamped before `cutoff`. On
+    /// PostgreSQL, first drops every monthly partition lying wholly before `cutoff` (its
+    /// rows counted, then gone at once, leaving no dead rows behind); then, on both
+    /// backends, deletes what is left before `cutoff` (on PostgreSQL only in the partition
+    /// holding `cutoff`), oldest first, `batch_size` rows per statement so that other
+    /// writers are never blocked for long. Calls `progress` after the partitions are
+    /// dropped and after each batch. Stopping half-way loses nothing: run it again to
+    /// finish.
     ///
     /// Runs on the primary.
     ///
@@ -118,7 +137,11 @@ impl<B: Backend> Store<B> {
             validate::timestamp("cutoff", cutoff)?;
             let cutoff = cutoff.into();
             let limit = i64::from(batch_size);
-            let mut report = PruneReport::default();
+            let mut report = PruneReport {
+                api_key_usage: B::drop_api_key_usage_partitions_before(&self.pool, cutoff).await?,
+                jwt_usage: B::drop_jwt_usage_partitions_before(&self.pool, cutoff).await?,
+            };
+            progress(&report);
             loop {
                 let deleted = B::delete_api_key_usage_before(&self.pool, cutoff, limit).await?;
                 report.api_key_usage += deleted;
@@ -139,6 +162,135 @@ impl<B: Backend> Store<B> {
         })
         .await
     }
+
+    /// On PostgreSQL, creates the monthly partitions of `api_key_usage` and `jwt_usage` for
+    /// the current month (UTC) and the `months_ahead` months after it, where missing;
+    /// returns how many it created (0 when all exist, and always on SQLite, whose usage
+    /// tables are not partitioned). Idempotent and safe to run while the server writes.
+    /// [`Store::migrate`] runs it with [`USAGE_PARTITION_MONTHS_AHEAD`]; run it (or
+    /// `pierre-store maintain`) from a daily or monthly job so that inserts never have to
+    /// create a partition themselves (they would, on demand, rather than fail).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for `months_ahead` above 120; [`Error::Database`] (e.g. the
+    /// role does not own the usage tables, so may not add partitions to them).
+    pub async fn create_usage_partitions(&self, months_ahead: u32) -> Result<u64> {
+        self.observe(
+            "create_usage_partitions",
+            self.create_partitions_ahead(months_ahead),
+        )
+        .await
+    }
+
+    /// [`Store::create_usage_partitions`] without its own metrics and span.
+    pub(super) async fn create_partitions_ahead(&self, months_ahead: u32) -> Result<u64> {
+        if months_ahead > MAX_MONTHS_AHEAD {
+            return Err(Error::invalid(
+                "months_ahead",
+                format!("must be at most {MAX_MONTHS_AHEAD}"),
+            ));
+        }
+        let instants = month_starts(clock::now(), months_ahead);
+        Ok(B::create_usage_partitions(&self.pool, &instants).await?)
+    }
+
+    /// Runs `insert`; when PostgreSQL refuses it because a row's month has no partition,
+    /// creates the partitions of the months of `instants` (the rows' timestamps) and runs
+    /// it once more. A second refusal, or a failure to create the partition, is returned
+    /// as it is ([`Error::Database`]): the rows are never parked anywhere else.
+    pub(super) async fn with_usage_partitions<T, F, Fut>(
+        &self,
+        instants: &[Timestamp],
+        insert: F,
+    ) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        match insert().await {
+            Err(Error::Database(error)) if B::is_missing_partition(&error) => {
+                let created = B::create_usage_partitions(&self.pool, instants).await?;
+                tracing::info!(created, "usage partitions created on demand");
+                insert().await
+            }
+            other => other,
+        }
+    }
+
+    /// Inserts both kinds of usage rows in one transaction; returns how many went in (rows
+    /// whose API key or user does not exist are left out). On PostgreSQL a row whose month
+    /// has no partition gets one (see [`Store::with_usage_partitions`]) and the whole
+    /// transaction is run again.
+    pub(super) async fn write_usage_batch(
+        &self,
+        api: &[ApiKeyUsageRow],
+        jwt: &[JwtUsageRow],
+    ) -> Result<u64> {
+        self.observe("write_usage_batch", async move {
+            let instants: Vec<Timestamp> = api
+                .iter()
+                .map(|r| r.timestamp)
+                .chain(jwt.iter().map(|r| r.timestamp))
+                .collect();
+            self.with_usage_partitions(&instants, || async {
+                let mut tx = B::begin_write(&self.pool).await?;
+                // Users before API keys: each insert locks the rows it refers to, and
+                // deleting a user locks the user, then its keys. The same order cannot
+                // deadlock.
+                let inserted = async {
+                    let mut inserted = 0;
+                    if !jwt.is_empty() {
+                        inserted += B::insert_jwt_usage_batch(&mut tx, jwt).await?;
+                    }
+                    if !api.is_empty() {
+                        inserted += B::insert_api_key_usage_batch(&mut tx, api).await?;
+                    }
+                    Ok::<_, sqlx::Error>(inserted)
+                }
+                .await;
+                match inserted {
+                    Ok(inserted) => {
+                        tx.commit().await?;
+                        Ok(inserted)
+                    }
+                    Err(error) => {
+                        // Rolled back now, not when the connection is next used: its
+                        // locks would hold up the partition made before the retry.
+                        let _ = tx.rollback().await;
+                        Err(error.into())
+                    }
+                }
+            })
+            .await
+        })
+        .await
+    }
+}
+
+/// Months ahead that [`Store::migrate`] makes sure have their usage partitions on
+/// PostgreSQL: the current month and the three after it.
+pub const USAGE_PARTITION_MONTHS_AHEAD: u32 = 3;
+
+/// The most months ahead [`Store::create_usage_partitions`] accepts (ten years).
+const MAX_MONTHS_AHEAD: u32 = 120;
+
+/// The first instant (00:00 UTC on the 1st) of `now`'s month and of each of the `ahead`
+/// months after it, stopping at year 9999.
+fn month_starts(now: OffsetDateTime, ahead: u32) -> Vec<Timestamp> {
+    let mut date = now.date().replace_day(1).unwrap_or(now.date());
+    let mut months = Vec::new();
+    for _ in 0..=ahead {
+        months.push(Timestamp(date.midnight().assume_utc()));
+        let (year, month) = match date.month() {
+            time::Month::December => (date.year() + 1, time::Month::January),
+            month => (date.year(), month.next()),
+        };
+        match time::Date::from_calendar_date(year, month, 1) {
+            Ok(next) if year <= 9999 => date = next,
+            _ => break,
+        }
+    }
+    months
 }
 
 /// Validates an API key usage row and puts it in storage form.

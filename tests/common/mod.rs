@@ -616,3 +616,26 @@ pub async fn forward(listener: tokio::net::TcpListener) {
         });
     }
 }
+
+/// The partitions of the usage table `table`, by name, on PostgreSQL (where the usage
+/// tables are partitioned by month); `None` on SQLite.
+pub async fn usage_partitions<B: TestBackend>(
+    url: &str,
+    table: &str,
+) -> eyre::Result<Option<Vec<String>>> {
+    if B::of(PerBackend {
+        sqlite: true,
+        postgres: false,
+    }) {
+        return Ok(None);
+    }
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let names = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = $1::regclass ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut conn)
+    .await?;
+    Ok(Some(names))
+}

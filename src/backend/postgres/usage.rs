@@ -12,6 +12,53 @@ use crate::{
 };
 
 impl UsageQueries for Postgres {
+    async fn create_usage_partitions(pool: &PgPool, instants: &[Timestamp]) -> sqlx::Result<u64> {
+        // The function of migration 20261203000001: one partition per table and month.
+        let instants: Vec<OffsetDateTime> = instants.iter().map(|t| t.0).collect();
+        let created = sqlx::query_scalar!(
+            r#"SELECT create_usage_partitions($1::timestamptz[]) AS "created!""#,
+            &instants
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(u64::try_from(created).unwrap_or(0))
+    }
+
+    fn is_missing_partition(error: &sqlx::Error) -> bool {
+        // Partition routing fails with 23514 (check_violation), "no partition of relation
+        // ... found for row", naming the table but no constraint; a CHECK constraint's
+        // violation names its constraint. Told apart without reading the message, which
+        // the server may translate (lc_messages).
+        matches!(error, sqlx::Error::Database(e)
+            if e.code().as_deref() == Some("23514") && e.constraint().is_none())
+    }
+
+    async fn drop_api_key_usage_partitions_before(
+        pool: &PgPool,
+        cutoff: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let rows = sqlx::query_scalar!(
+            r#"SELECT drop_usage_partitions_before('api_key_usage', $1) AS "rows!""#,
+            cutoff as _
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(u64::try_from(rows).unwrap_or(0))
+    }
+
+    async fn drop_jwt_usage_partitions_before(
+        pool: &PgPool,
+        cutoff: Timestamp,
+    ) -> sqlx::Result<u64> {
+        let rows = sqlx::query_scalar!(
+            r#"SELECT drop_usage_partitions_before('jwt_usage', $1) AS "rows!""#,
+            cutoff as _
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(u64::try_from(rows).unwrap_or(0))
+    }
+
     async fn insert_api_key_usage(pool: &PgPool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {
         // The key is locked FOR KEY SHARE (as a foreign key check would) so that it cannot be
         // deleted before the row commits; no row is inserted when it does not exist.
@@ -85,8 +132,9 @@ impl UsageQueries for Postgres {
         limit: i64,
     ) -> sqlx::Result<u64> {
         let done = sqlx::query!(
-            "DELETE FROM api_key_usage WHERE id IN
-                (SELECT id FROM api_key_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)",
+            "DELETE FROM api_key_usage u USING
+                (SELECT id, timestamp FROM api_key_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)
+                AS old WHERE u.id = old.id AND u.timestamp = old.timestamp",
             cutoff as _,
             limit
         )
@@ -101,8 +149,9 @@ impl UsageQueries for Postgres {
         limit: i64,
     ) -> sqlx::Result<u64> {
         let done = sqlx::query!(
-            "DELETE FROM jwt_usage WHERE id IN
-                (SELECT id FROM jwt_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)",
+            "DELETE FROM jwt_usage u USING
+                (SELECT id, timestamp FROM jwt_usage WHERE timestamp < $1 ORDER BY id LIMIT $2)
+                AS old WHERE u.id = old.id AND u.timestamp = old.timestamp",
             cutoff as _,
             limit
         )

@@ -10,6 +10,33 @@ use crate::{
 };
 
 impl UsageQueries for Sqlite {
+    // SQLite has no table partitioning: its usage tables are plain tables, pruned by
+    // DELETE. The partition functions run no statement.
+    async fn create_usage_partitions(
+        _pool: &SqlitePool,
+        _instants: &[Timestamp],
+    ) -> sqlx::Result<u64> {
+        Ok(0)
+    }
+
+    fn is_missing_partition(_error: &sqlx::Error) -> bool {
+        false
+    }
+
+    async fn drop_api_key_usage_partitions_before(
+        _pool: &SqlitePool,
+        _cutoff: Timestamp,
+    ) -> sqlx::Result<u64> {
+        Ok(0)
+    }
+
+    async fn drop_jwt_usage_partitions_before(
+        _pool: &SqlitePool,
+        _cutoff: Timestamp,
+    ) -> sqlx::Result<u64> {
+        Ok(0)
+    }
+
     async fn insert_api_key_usage(pool: &SqlitePool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {
         // No row is inserted when the key does not exist (the statement is atomic, so it
         // cannot be deleted in between).

@@ -80,7 +80,9 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         batch_size: u32,
     },
-    /// Delete usage rows older than a duration (e.g. 90d, 12h, 30m).
+    /// Delete usage rows older than a duration (e.g. 90d, 12h, 30m). On PostgreSQL, whole
+    /// monthly partitions older than that are dropped, and rows are deleted only in the
+    /// month the cutoff falls in.
     PruneUsage {
         /// Age beyond which rows go: a number with s, m, h, d or w.
         #[arg(long, value_parser = crate::duration::parse)]
@@ -88,6 +90,14 @@ pub enum Command {
         /// Rows per delete statement.
         #[arg(long, default_value_t = 5000)]
         batch_size: u32,
+    },
+    /// Routine upkeep, safe to run at any time (e.g. daily from cron): on PostgreSQL,
+    /// create the monthly partitions of the usage tables for this month and the next
+    /// MONTHS_AHEAD months where missing. Nothing to do on SQLite.
+    Maintain {
+        /// Months after the current one that must have their partitions (at most 120).
+        #[arg(long, default_value_t = pierre_store::USAGE_PARTITION_MONTHS_AHEAD)]
+        months_ahead: u32,
     },
     /// Seed a demo tenant, user, Strava token, API key, usage and activities, then print the
     /// user's usage and activity statistics. The demo user gets a random password, printed

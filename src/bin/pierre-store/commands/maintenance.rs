@@ -107,7 +107,22 @@ pub async fn rotate_key<B: AdminBackend>(
     Ok(())
 }
 
-/// Deletes usage rows older than `older_than`.
+/// Creates the usage partitions of this month and the `months_ahead` after it (PostgreSQL).
+pub async fn maintain<B: AdminBackend>(
+    store: &Store<B>,
+    months_ahead: u32,
+    out: Output,
+) -> eyre::Result<()> {
+    let created = store.create_usage_partitions(months_ahead).await?;
+    out.say(format!(
+        "usage partitions: {created} created; this month and the {months_ahead} after it \
+         have theirs (PostgreSQL only: SQLite's usage tables are not partitioned)"
+    ));
+    Ok(())
+}
+
+/// Deletes usage rows older than `older_than` (on PostgreSQL, dropping whole monthly
+/// partitions older than that first).
 pub async fn prune_usage<B: AdminBackend>(
     store: &Store<B>,
     older_than: time::Duration,

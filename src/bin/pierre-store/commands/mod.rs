@@ -62,6 +62,9 @@ pub async fn run<B: AdminBackend>(cli: Cli, url: String) -> eyre::Result<()> {
                     older_than,
                     batch_size,
                 } => maintenance::prune_usage(&store, older_than, batch_size, out).await,
+                Command::Maintain { months_ahead } => {
+                    maintenance::maintain(&store, months_ahead, out).await
+                }
                 Command::Demo { force } => demo::demo(&store, force, out).await,
                 Command::Copy { to } => {
                     async {
