@@ -57,10 +57,10 @@ pub struct StoreConfig {
     /// another process's revocation can be seen if every change signal is lost.
     pub auth_cache_ttl: Duration,
     /// How often a SQLite store polls the `auth_changes` counter for changes made by other
-    /// processes (`DATABASE_AUTH_POLL_MS`, milliseconds, default 100). PostgreSQL is told
-    /// by `LISTEN`/`NOTIFY` instead. Zero turns the cross-process watch off on both
-    /// backends (only [`StoreConfig::auth_cache_ttl`] then bounds staleness): for a
-    /// single process that owns its database, or for tests.
+    /// processes (`DATABASE_AUTH_POLL_MS`, milliseconds, default 50: a read of one row 20
+    /// times a second). PostgreSQL is told by `LISTEN`/`NOTIFY` instead. Zero turns the
+    /// cross-process watch off on both backends (only [`StoreConfig::auth_cache_ttl`] then
+    /// bounds staleness): for a single process that owns its database, or for tests.
     pub auth_poll_interval: Duration,
     /// How often the counted uses of cached credentials (`usage_count`, `last_used`) are
     /// written to the database, one statement per batch (`DATABASE_USAGE_FLUSH_MS`,
@@ -84,7 +84,7 @@ impl StoreConfig {
             create_if_missing: true,
             auth_cache_entries: 100_000,
             auth_cache_ttl: Duration::from_secs(30),
-            auth_poll_interval: Duration::from_millis(100),
+            auth_poll_interval: Duration::from_millis(50),
             usage_flush_interval: Duration::from_secs(1),
         }
     }
