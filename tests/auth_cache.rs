@@ -27,6 +27,7 @@ backend_tests!(
     without_signals_a_change_is_seen_within_the_ttl,
     uses_counted_over_many_tasks_all_reach_the_database,
     cache_off_counts_each_use_in_the_database,
+    writing_uses_does_not_move_the_change_counter,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -442,5 +443,45 @@ async fn cache_off_counts_each_use_in_the_database<B: TestBackend>() -> eyre::Re
     );
     B::raw_execute(&db.admin_url(), "UPDATE api_keys SET is_active = FALSE").await?;
     assert!(store.authenticate_api_key(&plaintext).await?.is_none());
+    Ok(())
+}
+
+/// The write-behind flush changes only `usage_count` / `last_used`, which the
+/// `auth_changes` triggers do not watch: flushing never drops other processes' caches. A
+/// change of a watched column does move the counter.
+async fn writing_uses_does_not_move_the_change_counter<B: TestBackend>() -> eyre::Result<()> {
+    // `UPDATE ... SET id = 1 WHERE counter = 0` matches 1 row while the counter is 0.
+    const COUNTER_IS_ZERO: &str = "UPDATE auth_changes SET id = 1 WHERE counter = 0";
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "f@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let (_, secret) = db.store.issue_a2a_client("bot", vec![], 10).await?;
+    assert_eq!(B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?, 1);
+    for _ in 0..10 {
+        assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+    }
+    db.store.flush_credential_uses().await?;
+    let other = store_with(&db, |c| c.auth_cache_entries = 0).await?;
+    let stored = other.get_api_key_by_hash(&key.key_hash).await?;
+    assert_eq!(
+        stored.map(|k| k.usage_count),
+        Some(10),
+        "the uses were written"
+    );
+    assert_eq!(
+        B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+        1,
+        "writing uses moved auth_changes"
+    );
+    B::raw_execute(&db.admin_url(), "UPDATE api_keys SET name = 'renamed'").await?;
+    assert_eq!(
+        B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+        0,
+        "a rename moves auth_changes"
+    );
     Ok(())
 }
