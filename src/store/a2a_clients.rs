@@ -1,6 +1,8 @@
 //! A2A clients: issuing, authenticating, revoking and (de)activating them, and storing and
 //! reading their rows.
 
+use std::time::Instant;
+
 use sqlx::types::Json;
 
 use crate::{
@@ -50,32 +52,39 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
-        self.observe("authenticate_a2a_client", async move {
-            let Some(cache) = &self.auth else {
-                let Some(hash) = secret::lookup_hash(plaintext) else {
-                    return Ok(None);
-                };
-                return Ok(
-                    B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
-                        .await?
-                        .map(a2a_client_from_row),
-                );
-            };
-            let Some(digest) = secret::lookup_digest(plaintext) else {
-                return Ok(None);
-            };
-            let entry = match cache.fresh_client(&digest) {
-                Some(entry) => entry,
-                None => {
-                    let generation = cache.generation();
-                    let Some(row) =
-                        B::select_a2a_client_by_key_hash(&self.pool, &secret::hex(&digest)).await?
-                    else {
+        const OP: &str = "authenticate_a2a_client";
+        let Some(cache) = &self.auth else {
+            return self
+                .observe(OP, async move {
+                    let Some(hash) = secret::lookup_hash(plaintext) else {
                         return Ok(None);
                     };
-                    cache.fill_client(digest, generation, a2a_client_from_row(row))
-                }
+                    Ok(
+                        B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
+                            .await?
+                            .map(a2a_client_from_row),
+                    )
+                })
+                .await;
+        };
+        let started = Instant::now();
+        let Some(digest) = secret::lookup_digest(plaintext) else {
+            self.observe_in_memory(OP, started);
+            return Ok(None);
+        };
+        if let Some(entry) = cache.fresh_client(&digest) {
+            let client = cache.use_client(&entry, clock::now());
+            self.observe_in_memory(OP, started);
+            return Ok(client);
+        }
+        self.observe(OP, async move {
+            let generation = cache.generation();
+            let Some(row) =
+                B::select_a2a_client_by_key_hash(&self.pool, &secret::hex(&digest)).await?
+            else {
+                return Ok(None);
             };
+            let entry = cache.fill_client(digest, generation, a2a_client_from_row(row));
             Ok(cache.use_client(&entry, clock::now()))
         })
         .await

@@ -89,9 +89,10 @@ pub(super) struct Uses<Id> {
 pub(super) struct PendingUses {
     keys: Mutex<Vec<Arc<Uses<ApiKeyId>>>>,
     clients: Mutex<Vec<Arc<Uses<A2AClientId>>>>,
-    /// Held by a flush from taking the uses until they are written, and by a read that
-    /// adds the pending uses to what it read: such a read never misses uses in flight.
-    writing: tokio::sync::Mutex<()>,
+    /// Held exclusively by a flush from taking the uses until they are written, and
+    /// shared by a read that adds the pending uses to what it read: such a read never
+    /// misses uses in flight, and reads do not wait for one another.
+    writing: tokio::sync::RwLock<()>,
 }
 
 impl<Id: Copy> Uses<Id> {
@@ -168,8 +169,8 @@ impl AuthCache {
     /// Waits until no flush is writing and keeps one from starting until the guard is
     /// dropped: hold it over a database read whose result gets
     /// [`AuthCache::with_pending_uses`].
-    pub(super) async fn no_flush(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.uses.writing.lock().await
+    pub(super) async fn no_flush(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.uses.writing.read().await
     }
 
     /// The uses not yet written, for the flush task.
@@ -337,7 +338,7 @@ fn digest_of_hash(hash: &str) -> Option<Digest> {
 /// # Errors
 /// The database error of the first statement that failed.
 pub(super) async fn flush<B: Backend>(pool: &Pool<B>, uses: &PendingUses) -> sqlx::Result<()> {
-    let _writing = uses.writing.lock().await;
+    let _writing = uses.writing.write().await;
     let mut result = Ok(());
     if let Some((taken, merged)) = take(&uses.keys) {
         let rows: Vec<ApiKeyUsesRow> = merged
