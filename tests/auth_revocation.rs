@@ -276,6 +276,7 @@ async fn measure<B: TestBackend>(
         Ok(pipes)
     })?;
     let mut delays = Vec::with_capacity(ids.len());
+    let mut seed = (now_micros() as u64) | 1;
     for (index, id) in ids.iter().enumerate() {
         pipes_ref = tokio::task::block_in_place(|| -> eyre::Result<_> {
             writeln!(pipes_ref.input, "watch {index}")?;
@@ -295,8 +296,10 @@ async fn measure<B: TestBackend>(
             }
         }
         // At a random moment, as revocations come, not just after the child's last poll.
-        let jitter = (now_micros() % 150_000) as u64;
-        tokio::time::sleep(Duration::from_micros(jitter)).await;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_micros(seed % 150_000)).await;
         store.revoke_api_key(*id).await?;
         let revoked = now_micros();
         let line;

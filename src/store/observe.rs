@@ -12,6 +12,10 @@
 //! | `pierre_store_pool_max_connections` | gauge | `backend` |
 //!
 //! `outcome` is `ok`, `not_found`, `conflict`, `invalid` or `error`.
+//!
+//! An authentication answered from memory (an authentication cache hit) is counted and
+//! timed like any call, but opens no span and leaves the pool gauges alone: it uses no
+//! connection, and a span would cost more than the call.
 
 use std::{future::Future, time::Instant};
 
