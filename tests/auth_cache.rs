@@ -390,6 +390,10 @@ async fn uses_counted_over_many_tasks_all_reach_the_database<B: TestBackend>() -
         "reads through the store include uses not yet written"
     );
     store.close().await;
+    assert!(
+        store.authenticate_api_key(&plaintext).await.is_err(),
+        "a closed store answers nothing from memory"
+    );
 
     let other = store_with(&db, |c| c.auth_cache_entries = 0).await?;
     let stored = other

@@ -72,7 +72,11 @@ impl<B: Backend> Store<B> {
             self.observe_in_memory(OP, started);
             return Ok(None);
         };
-        if let Some(entry) = cache.fresh_client(&digest) {
+        // After `close()`, go to the (closed) pool: later calls fail, as documented.
+        if let Some(entry) = cache
+            .fresh_client(&digest)
+            .filter(|_| !self.pool.is_closed())
+        {
             let client = cache.use_client(&entry, clock::now());
             self.observe_in_memory(OP, started);
             return Ok(client);

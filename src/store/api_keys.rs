@@ -91,7 +91,8 @@ impl<B: Backend> Store<B> {
             self.observe_in_memory(OP, started);
             return Ok(None);
         };
-        if let Some(entry) = cache.fresh_key(&digest) {
+        // After `close()`, go to the (closed) pool: later calls fail, as documented.
+        if let Some(entry) = cache.fresh_key(&digest).filter(|_| !self.pool.is_closed()) {
             let key = cache.use_key(&entry, clock::now());
             self.observe_in_memory(OP, started);
             return Ok(key);
