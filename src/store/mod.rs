@@ -234,6 +234,8 @@ impl<B: Backend> Store<B> {
 
     /// Makes every credential cached by this store (and its clones) stale: called by
     /// every method that can refuse or alter a credential, once its statement returned.
+    /// A new such method must call it too: without it, the `auth_changes` triggers still
+    /// tell this store, but only after the poll interval or a notification's delay.
     fn credentials_changed(&self) {
         if let Some(auth) = &self.auth {
             auth.invalidate();
