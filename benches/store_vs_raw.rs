@@ -19,8 +19,8 @@ use std::{
 };
 
 use pierre_store::{
-    Activity, ApiKey, ApiKeyUsage, Backend, EncryptionKey, OAuthProvider, OAuthToken, Postgres,
-    Sqlite, Store, Tenant, TenantId, UsageRecorderConfig, User, UserId,
+    Activity, ApiKey, ApiKeyTier, ApiKeyUsage, Backend, EncryptionKey, OAuthProvider, OAuthToken,
+    Postgres, Sqlite, Store, StoreConfig, Tenant, TenantId, UsageRecorderConfig, User, UserId,
 };
 use serde::Serialize;
 use sqlx::migrate::MigrateDatabase;
@@ -37,9 +37,23 @@ struct Figure {
     raw_ops_per_sec: f64,
     /// Store time per op / raw time per op (1.10 = the store is 10% slower).
     store_over_raw: f64,
-    /// For the recorder: rows/s through it over rows/s of one INSERT per call.
+    /// For the recorder: rows/s through it over rows/s of one INSERT per call; for the
+    /// authentication figures: ops/s with the cache on over ops/s with it off.
     #[serde(skip_serializing_if = "Option::is_none")]
     speed_up: Option<f64>,
+    /// For the request path: latencies in ms, (p50, p99) with the cache on ("store") and
+    /// off ("raw").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<Latency>,
+}
+
+/// Request latencies of the request-path benchmark, in milliseconds.
+#[derive(Debug, Serialize)]
+struct Latency {
+    cache_on_p50: f64,
+    cache_on_p99: f64,
+    cache_off_p50: f64,
+    cache_off_p99: f64,
 }
 
 /// The data the operations look up.
@@ -208,6 +222,7 @@ fn figure(backend: &'static str, operation: &'static str, store: f64, raw: f64) 
         raw_ops_per_sec: raw,
         store_over_raw: raw / store,
         speed_up: None,
+        latency_ms: None,
     }
 }
 
@@ -562,6 +577,7 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
             raw_ops_per_sec: raw_rate,
             store_over_raw: raw_rate / recorder_rate,
             speed_up: Some(recorder_rate / raw_rate),
+            latency_ms: None,
         };
         eprintln!(
             "  {:<28} store {:>9.0}/s  raw {:>9.0}/s  speed-up {:.1}x",
@@ -650,8 +666,184 @@ async fn bench<B: Raw>(url: &str) -> eyre::Result<Vec<Figure>> {
         &mut figures,
         figure(name, "lookup mix, 8 tasks", mix_store, mix_raw),
     );
+    auth_bench::<B>(url, &data, &mut figures).await?;
     store.close().await;
     Ok(figures)
+}
+
+/// A figure comparing the authentication cache on ("store" columns) with it off ("raw"
+/// columns, today's path: one `UPDATE` per authentication).
+fn cache_figure(backend: &'static str, operation: &'static str, on: f64, off: f64) -> Figure {
+    let f = Figure {
+        speed_up: Some(on / off),
+        ..figure(backend, operation, on, off)
+    };
+    eprintln!(
+        "  {:<34} cache on {:>9.0}/s  off {:>9.0}/s  speed-up {:.1}x",
+        f.operation,
+        on,
+        off,
+        on / off
+    );
+    f
+}
+
+/// Keys issued for the authentication benchmarks (each with a user and a token).
+const AUTH_KEYS: usize = 256;
+
+/// Issue 13: `authenticate_api_key` on warm keys with the authentication cache on and off
+/// (1 and 8 tasks), a miss against today's read, and the request path (authenticate +
+/// `get_oauth_token` + usage through the recorder) with the cache off and on.
+async fn auth_bench<B: Backend>(
+    url: &str,
+    data: &Arc<Data>,
+    figures: &mut Vec<Figure>,
+) -> eyre::Result<()> {
+    let name = <B as sqlx::Database>::NAME;
+    let on = Store::<B>::new(url, data.key.clone()).await?;
+    let mut config = StoreConfig::new(url, data.key.clone());
+    config.auth_cache_entries = 0;
+    let off = Store::<B>::connect(config).await?;
+    let mut plaintexts = Vec::with_capacity(AUTH_KEYS);
+    for &user in data.users.iter().take(AUTH_KEYS) {
+        let (_, plaintext) = on
+            .issue_api_key(user, "auth bench", ApiKeyTier::Standard, vec![], None)
+            .await?;
+        plaintexts.push((user, plaintext.expose().to_owned()));
+    }
+    let keys = Arc::new(plaintexts);
+
+    let authenticate = |store: &Store<B>, keys: &Arc<Vec<(UserId, String)>>| {
+        let (store, keys) = (store.clone(), Arc::clone(keys));
+        move |i: u64| {
+            let (store, keys) = (store.clone(), Arc::clone(&keys));
+            async move {
+                let (_, plaintext) = &keys[i as usize % keys.len()];
+                eyre::ensure!(store.authenticate_api_key(plaintext).await?.is_some());
+                Ok(())
+            }
+        }
+    };
+    let (on_1, off_1) = interleaved(authenticate(&on, &keys), authenticate(&off, &keys)).await?;
+    figures.push(cache_figure(
+        name,
+        "authenticate_api_key warm, 1 task",
+        on_1,
+        off_1,
+    ));
+    let (on_8, off_8) =
+        interleaved_concurrently(8, authenticate(&on, &keys), authenticate(&off, &keys)).await?;
+    figures.push(cache_figure(
+        name,
+        "authenticate_api_key warm, 8 tasks",
+        on_8,
+        off_8,
+    ));
+    // A miss (an unknown key: one read) against today's read of a key by its hash.
+    let (miss, read) = interleaved(
+        |i| {
+            let s = &on;
+            async move {
+                let plaintext = format!("pk_live_unknown_{i}");
+                eyre::ensure!(s.authenticate_api_key(&plaintext).await?.is_none());
+                Ok(())
+            }
+        },
+        |i| {
+            let s = &off;
+            async move {
+                let hash = format!("{:064x}", u128::from(i) + (1 << 100));
+                eyre::ensure!(s.get_api_key_by_hash(&hash).await?.is_none());
+                Ok(())
+            }
+        },
+    )
+    .await?;
+    let f = figure(name, "authenticate miss vs get_api_key_by_hash", miss, read);
+    report(figures, f);
+
+    for tasks in [1, 8] {
+        let (off_rate, off_latency) = request_path(&off, &keys, tasks).await?;
+        let (on_rate, on_latency) = request_path(&on, &keys, tasks).await?;
+        let operation = if tasks == 1 {
+            "request path, 1 task"
+        } else {
+            "request path, 8 tasks"
+        };
+        let f = Figure {
+            latency_ms: Some(Latency {
+                cache_on_p50: on_latency.0,
+                cache_on_p99: on_latency.1,
+                cache_off_p50: off_latency.0,
+                cache_off_p99: off_latency.1,
+            }),
+            ..cache_figure(name, operation, on_rate, off_rate)
+        };
+        eprintln!(
+            "  {:<34} p50/p99 ms: cache on {:.3}/{:.3}, off {:.3}/{:.3}",
+            "", on_latency.0, on_latency.1, off_latency.0, off_latency.1
+        );
+        figures.push(f);
+    }
+    on.close().await;
+    off.close().await;
+    Ok(())
+}
+
+/// Simulated requests from `tasks` tasks for the measurement time: each authenticates a
+/// key, reads and decrypts its user's token, and records a usage row through the
+/// recorder. Returns requests/s and the (p50, p99) latency in ms.
+async fn request_path<B: Backend>(
+    store: &Store<B>,
+    keys: &Arc<Vec<(UserId, String)>>,
+    tasks: usize,
+) -> eyre::Result<(f64, (f64, f64))> {
+    let recorder = store.usage_recorder(UsageRecorderConfig::default())?;
+    let limit = seconds();
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let (store, keys, recorder) = (store.clone(), Arc::clone(keys), recorder.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = t;
+                while started.elapsed() < limit {
+                    let began = Instant::now();
+                    let (user, plaintext) = &keys[n % keys.len()];
+                    let key = store
+                        .authenticate_api_key(plaintext)
+                        .await?
+                        .ok_or_else(|| eyre::eyre!("refused"))?;
+                    store
+                        .get_oauth_token(*user, OAuthProvider::Strava)
+                        .await?
+                        .ok_or_else(|| eyre::eyre!("no token"))?;
+                    let usage = ApiKeyUsage {
+                        response_time_ms: Some(3),
+                        ..ApiKeyUsage::new(key.id, "/mcp/tools/get_activities", "POST", 200)
+                    };
+                    recorder.record_api(&usage).await?;
+                    latencies.push(began.elapsed());
+                    n += tasks;
+                }
+                eyre::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for handle in handles {
+        latencies.extend(handle.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let stats = recorder.shutdown().await;
+    eyre::ensure!(stats.failed == 0, "recorder failed rows: {stats:?}");
+    latencies.sort();
+    let pct = |p: usize| {
+        latencies
+            .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    Ok((latencies.len() as f64 / elapsed, (pct(50), pct(99))))
 }
 
 #[tokio::main]

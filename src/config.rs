@@ -70,6 +70,25 @@ pub struct StoreConfig {
     /// transaction or statement pooler with [`Error::Config`] (sqlx's named prepared
     /// statements break behind one). No effect on SQLite.
     pub transaction_pooler: bool,
+    /// Most credentials (API keys and A2A clients, each) held in the in-process
+    /// authentication cache (`DATABASE_AUTH_CACHE_ENTRIES`, default 100,000; 0 turns the
+    /// cache off: every authentication is then one `UPDATE` in the database, as before).
+    /// See the README, section "Authentication cache", for what it guarantees.
+    pub auth_cache_entries: usize,
+    /// How long a cached credential is trusted at most without reading it again
+    /// (`DATABASE_AUTH_CACHE_TTL_MS`, milliseconds, default 30,000): the bound on how late
+    /// another process's revocation can be seen if every change signal is lost.
+    pub auth_cache_ttl: Duration,
+    /// How often a SQLite store polls the `auth_changes` counter for changes made by other
+    /// processes (`DATABASE_AUTH_POLL_MS`, milliseconds, default 50: a read of one row 20
+    /// times a second). PostgreSQL is told by `LISTEN`/`NOTIFY` instead. Zero turns the
+    /// cross-process watch off on both backends (only [`StoreConfig::auth_cache_ttl`] then
+    /// bounds staleness): for a single process that owns its database, or for tests.
+    pub auth_poll_interval: Duration,
+    /// How often the counted uses of cached credentials (`usage_count`, `last_used`) are
+    /// written to the database, one statement per batch (`DATABASE_USAGE_FLUSH_MS`,
+    /// milliseconds, default 1,000). A crash loses at most this much counting.
+    pub usage_flush_interval: Duration,
 }
 
 impl StoreConfig {
@@ -90,6 +109,10 @@ impl StoreConfig {
             read_max_lag: Duration::from_millis(1000),
             read_check_interval: Duration::from_millis(1000),
             transaction_pooler: false,
+            auth_cache_entries: 100_000,
+            auth_cache_ttl: Duration::from_secs(30),
+            auth_poll_interval: Duration::from_millis(50),
+            usage_flush_interval: Duration::from_secs(1),
         }
     }
 
@@ -195,6 +218,19 @@ impl StoreConfig {
                 return Err(Error::Config(format!("{POOLER} is not UTF-8")));
             }
         }
+        if let Some(n) = env_number("DATABASE_AUTH_CACHE_ENTRIES")? {
+            config.auth_cache_entries = usize::try_from(n)
+                .map_err(|_| Error::Config("DATABASE_AUTH_CACHE_ENTRIES is too large".into()))?;
+        }
+        if let Some(ms) = env_number("DATABASE_AUTH_CACHE_TTL_MS")? {
+            config.auth_cache_ttl = Duration::from_millis(ms);
+        }
+        if let Some(ms) = env_number("DATABASE_AUTH_POLL_MS")? {
+            config.auth_poll_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = env_number("DATABASE_USAGE_FLUSH_MS")? {
+            config.usage_flush_interval = Duration::from_millis(ms);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -209,6 +245,18 @@ impl StoreConfig {
                 "min_connections ({}) exceeds max_connections ({})",
                 self.min_connections, self.max_connections
             )));
+        }
+        if self.auth_cache_entries > 0 && self.auth_cache_ttl.is_zero() {
+            return Err(Error::Config(
+                "auth_cache_ttl (DATABASE_AUTH_CACHE_TTL_MS) must be at least 1 ms; \
+                 turn the cache off with auth_cache_entries = 0 instead"
+                    .into(),
+            ));
+        }
+        if self.usage_flush_interval.is_zero() {
+            return Err(Error::Config(
+                "usage_flush_interval (DATABASE_USAGE_FLUSH_MS) must be at least 1 ms".into(),
+            ));
         }
         Ok(())
     }
@@ -252,6 +300,10 @@ impl std::fmt::Debug for StoreConfig {
             .field("read_max_lag", &self.read_max_lag)
             .field("read_check_interval", &self.read_check_interval)
             .field("transaction_pooler", &self.transaction_pooler)
+            .field("auth_cache_entries", &self.auth_cache_entries)
+            .field("auth_cache_ttl", &self.auth_cache_ttl)
+            .field("auth_poll_interval", &self.auth_poll_interval)
+            .field("usage_flush_interval", &self.usage_flush_interval)
             .finish()
     }
 }

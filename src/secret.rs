@@ -83,13 +83,24 @@ pub(crate) fn issue(kind: &str) -> Issued {
 
 /// Lower-case hex SHA-256 of `plaintext`.
 pub(crate) fn hash(plaintext: &str) -> String {
-    Sha256::digest(plaintext.as_bytes())
+    hex(&Sha256::digest(plaintext.as_bytes()).into())
+}
+
+/// Lower-case hex of a SHA-256 digest: the form stored.
+pub(crate) fn hex(digest: &[u8; 32]) -> String {
+    digest
         .iter()
         .fold(String::with_capacity(64), |mut out, byte| {
             use std::fmt::Write;
             let _ = write!(out, "{byte:02x}");
             out
         })
+}
+
+/// The SHA-256 to look a presented secret up by, or `None` when it is too long to be one
+/// the store issued (as [`lookup_hash`], without the hex form).
+pub(crate) fn lookup_digest(plaintext: &str) -> Option<[u8; 32]> {
+    (plaintext.len() <= MAX_SECRET_LEN).then(|| Sha256::digest(plaintext.as_bytes()).into())
 }
 
 /// The hash to look a presented secret up by, or `None` when it is too long to be one the

@@ -54,6 +54,7 @@ pub trait Backend:
     + TenantQueries
     + ActivityQueries
     + CopyQueries
+    + AuthChangeQueries
 {
     /// A one-line description, returned by [`Store::backend_info`](crate::Store::backend_info).
     const INFO: &'static str;

@@ -7,7 +7,7 @@
 //! tenant's row-level security scope; `insert_stored_activities` runs one per row, in one
 //! transaction.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use sqlx::{
     Pool, Transaction,
@@ -247,6 +247,20 @@ pub trait ApiKeyQueries: sqlx::Database {
         key_hash: &str,
         now: Timestamp,
     ) -> impl Future<Output = sqlx::Result<Option<ApiKeyRow>>> + Send;
+    /// The key with this hash, active or not, with its user's status: one read, what the
+    /// authentication cache loads on a miss.
+    fn select_api_key_for_auth(
+        pool: &Pool<Self>,
+        key_hash: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<ApiKeyAuthRow>>> + Send;
+    /// Adds each row's `uses` to its key's `usage_count` and moves `last_used` forward to
+    /// the row's, in one statement (ids listed once); keys that no longer exist are left
+    /// out. Returns the number of keys updated. Changes no column the `auth_changes`
+    /// triggers watch.
+    fn add_api_key_uses(
+        pool: &Pool<Self>,
+        rows: &[ApiKeyUsesRow],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Sets `is_active` to false; returns the number of rows matched.
     fn deactivate_api_key(
         pool: &Pool<Self>,
@@ -374,6 +388,13 @@ pub trait A2AClientQueries: sqlx::Database {
         pool: &Pool<Self>,
         api_key_hash: &str,
     ) -> impl Future<Output = sqlx::Result<Option<A2AClientRow>>> + Send;
+    /// Moves each client's `last_used` forward to the row's, in one statement (ids listed
+    /// once); returns the number of clients updated. Changes no column the
+    /// `auth_changes` triggers watch.
+    fn set_a2a_clients_last_used(
+        pool: &Pool<Self>,
+        rows: &[A2AClientUseRow],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
     /// Sets `is_active` to false and `revoked_at` to `at` unless already set; returns the
     /// number of rows matched.
     fn revoke_a2a_client(
@@ -535,4 +556,32 @@ pub trait CopyQueries: sqlx::Database {
         after: i64,
         limit: i64,
     ) -> impl Future<Output = sqlx::Result<Vec<StoredJwtUsageRow>>> + Send;
+}
+
+/// `auth_changes`: the counter that triggers bump on every change an authentication cache
+/// must see (migration 20261203000010), and what wakes a store to re-read it.
+pub trait AuthChangeQueries: sqlx::Database {
+    /// What says the counter may have moved: a `LISTEN` connection on PostgreSQL, a timer
+    /// on SQLite.
+    type AuthWatch: AuthWatch;
+    /// The counter's value.
+    fn select_auth_change_counter(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<i64>> + Send;
+    /// Starts watching: on PostgreSQL opens a connection of its own (with the pool's
+    /// settings) and `LISTEN`s on `pierre_auth_changes`; on SQLite starts a timer of
+    /// period `poll`. Read the counter after this returns: a change committed before it
+    /// is in the counter, every later one wakes the watch.
+    fn watch_auth_changes(
+        pool: &Pool<Self>,
+        poll: Duration,
+    ) -> impl Future<Output = sqlx::Result<Self::AuthWatch>> + Send;
+}
+
+/// A running watch of `auth_changes` (see [`AuthChangeQueries::watch_auth_changes`]).
+pub trait AuthWatch: Send + 'static {
+    /// Resolves when the counter may have moved (a notification, or the next poll tick);
+    /// an error when the watch is lost (its connection closed): notifications may have
+    /// been missed, so start a new watch and read the counter again.
+    fn changed(&mut self) -> impl Future<Output = sqlx::Result<()>> + Send;
 }

@@ -81,6 +81,70 @@ pub struct ApiKeyRow {
     pub metadata: Json<Value>,
 }
 
+/// An `api_keys` row with its user's `status`, as the authentication cache loads it.
+#[derive(Debug)]
+pub struct ApiKeyAuthRow {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub name: String,
+    pub key_hash: String,
+    pub key_prefix: String,
+    pub tier: String,
+    pub scopes: Json<Vec<String>>,
+    pub is_active: bool,
+    pub last_used: Option<Timestamp>,
+    pub usage_count: i64,
+    pub rate_limit_override: Option<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub metadata: Json<Value>,
+    /// The owning user's `status`.
+    pub user_status: String,
+}
+
+impl ApiKeyAuthRow {
+    /// The key's own row and its user's status.
+    pub fn split(self) -> (ApiKeyRow, String) {
+        (
+            ApiKeyRow {
+                id: self.id,
+                user_id: self.user_id,
+                name: self.name,
+                key_hash: self.key_hash,
+                key_prefix: self.key_prefix,
+                tier: self.tier,
+                scopes: self.scopes,
+                is_active: self.is_active,
+                last_used: self.last_used,
+                usage_count: self.usage_count,
+                rate_limit_override: self.rate_limit_override,
+                expires_at: self.expires_at,
+                created_at: self.created_at,
+                metadata: self.metadata,
+            },
+            self.user_status,
+        )
+    }
+}
+
+/// Uses of one API key counted in memory, to be added to its row by a write-behind flush.
+#[derive(Debug)]
+pub struct ApiKeyUsesRow {
+    pub id: ApiKeyId,
+    /// Added to `usage_count`.
+    pub uses: i64,
+    /// `last_used` becomes this unless it is already later.
+    pub last_used: Timestamp,
+}
+
+/// The latest use of one A2A client seen in memory, for a write-behind flush.
+#[derive(Debug)]
+pub struct A2AClientUseRow {
+    pub id: A2AClientId,
+    /// `last_used` becomes this unless it is already later.
+    pub last_used: Timestamp,
+}
+
 /// An `api_key_usage` row (without its generated id).
 #[derive(Debug)]
 pub struct ApiKeyUsageRow {

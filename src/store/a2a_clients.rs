@@ -1,6 +1,8 @@
 //! A2A clients: issuing, authenticating, revoking and (de)activating them, and storing and
 //! reading their rows.
 
+use std::time::Instant;
+
 use sqlx::types::Json;
 
 use crate::{
@@ -43,23 +45,55 @@ impl<B: Backend> Store<B> {
         .await
     }
 
-    /// The active client whose secret this is, with `last_used` updated in the same
-    /// statement (one round trip); `None` for an unknown, deactivated or revoked client.
+    /// The active client whose secret this is, with this use recorded: the returned
+    /// client's `last_used` is now. `None` for an unknown, deactivated or revoked client.
+    /// With the authentication cache on, a client seen before is answered from memory and
+    /// `last_used` is written by the next flush, as for [`Store::authenticate_api_key`]
+    /// (whose doc says when a change is seen); with it off, each call is one `UPDATE`.
     ///
     /// Runs on the primary.
     ///
     /// # Errors
     /// [`Error::Database`].
     pub async fn authenticate_a2a_client(&self, plaintext: &str) -> Result<Option<A2AClient>> {
-        self.observe("authenticate_a2a_client", async move {
-            let Some(hash) = secret::lookup_hash(plaintext) else {
+        const OP: &str = "authenticate_a2a_client";
+        let Some(cache) = &self.auth else {
+            return self
+                .observe(OP, async move {
+                    let Some(hash) = secret::lookup_hash(plaintext) else {
+                        return Ok(None);
+                    };
+                    Ok(
+                        B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
+                            .await?
+                            .map(a2a_client_from_row),
+                    )
+                })
+                .await;
+        };
+        let started = Instant::now();
+        let Some(digest) = secret::lookup_digest(plaintext) else {
+            self.observe_in_memory(OP, started);
+            return Ok(None);
+        };
+        // After `close()`, go to the (closed) pool: later calls fail, as documented.
+        if let Some(entry) = cache
+            .fresh_client(&digest)
+            .filter(|_| !self.pool.is_closed())
+        {
+            let client = cache.use_client(&entry, clock::now());
+            self.observe_in_memory(OP, started);
+            return Ok(client);
+        }
+        self.observe(OP, async move {
+            let generation = cache.generation();
+            let Some(row) =
+                B::select_a2a_client_by_key_hash(&self.pool, &secret::hex(&digest)).await?
+            else {
                 return Ok(None);
             };
-            Ok(
-                B::touch_active_a2a_client(&self.pool, &hash, clock::now().into())
-                    .await?
-                    .map(a2a_client_from_row),
-            )
+            let entry = cache.fill_client(digest, generation, a2a_client_from_row(row));
+            Ok(cache.use_client(&entry, clock::now()))
         })
         .await
     }
@@ -73,13 +107,16 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such client.
     pub async fn revoke_a2a_client(&self, id: A2AClientId) -> Result<()> {
-        self.observe("revoke_a2a_client", async move {
-            if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
-                return Err(a2a_client_not_found(id));
-            }
-            Ok(())
-        })
-        .await
+        let result = self
+            .observe("revoke_a2a_client", async move {
+                if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
+                    return Err(a2a_client_not_found(id));
+                }
+                Ok(())
+            })
+            .await;
+        self.credentials_changed();
+        result
     }
 
     /// Deactivates (`active == false`) or reactivates the client: a deactivated client stays
@@ -91,13 +128,16 @@ impl<B: Backend> Store<B> {
     /// [`Error::NotFound`] when there is no such client; [`Error::Conflict`] when asked to
     /// activate a revoked client (nothing is changed).
     pub async fn set_a2a_client_active(&self, id: A2AClientId, active: bool) -> Result<()> {
-        self.observe("set_a2a_client_active", async move {
-            if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
-                return Err(self.why_a2a_client_unchanged(id).await);
-            }
-            Ok(())
-        })
-        .await
+        let result = self
+            .observe("set_a2a_client_active", async move {
+                if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
+                    return Err(self.why_a2a_client_unchanged(id).await);
+                }
+                Ok(())
+            })
+            .await;
+        self.credentials_changed();
+        result
     }
 }
 
@@ -241,28 +281,31 @@ impl<B: Backend> Store<B> {
         id: A2AClientId,
         update: &A2AClientUpdate,
     ) -> Result<A2AClient> {
-        self.observe("update_a2a_client", async move {
-            if let Some(name) = &update.name {
-                validate::name("name", name)?;
-            }
-            if let Some(capabilities) = &update.capabilities {
-                validate::labels("capabilities", capabilities)?;
-            }
-            if let Some(limit) = update.rate_limit_per_day {
-                validate::non_negative_i64("rate_limit_per_day", limit)?;
-            }
-            let changes = A2AClientUpdateRow {
-                name: update.name.clone(),
-                capabilities: update.capabilities.clone().map(Json),
-                rate_limit_per_day: update.rate_limit_per_day,
-                is_active: update.is_active,
-            };
-            match B::update_a2a_client(&self.pool, id, &changes).await? {
-                Some(row) => Ok(a2a_client_from_row(row)),
-                None => Err(self.why_a2a_client_unchanged(id).await),
-            }
-        })
-        .await
+        let result = self
+            .observe("update_a2a_client", async move {
+                if let Some(name) = &update.name {
+                    validate::name("name", name)?;
+                }
+                if let Some(capabilities) = &update.capabilities {
+                    validate::labels("capabilities", capabilities)?;
+                }
+                if let Some(limit) = update.rate_limit_per_day {
+                    validate::non_negative_i64("rate_limit_per_day", limit)?;
+                }
+                let changes = A2AClientUpdateRow {
+                    name: update.name.clone(),
+                    capabilities: update.capabilities.clone().map(Json),
+                    rate_limit_per_day: update.rate_limit_per_day,
+                    is_active: update.is_active,
+                };
+                match B::update_a2a_client(&self.pool, id, &changes).await? {
+                    Some(row) => Ok(a2a_client_from_row(row)),
+                    None => Err(self.why_a2a_client_unchanged(id).await),
+                }
+            })
+            .await;
+        self.credentials_changed();
+        result
     }
 
     /// One page of the registered clients in id order: up to `limit` clients whose id

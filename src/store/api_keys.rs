@@ -1,10 +1,12 @@
 //! API keys: issuing, authenticating and revoking them, and storing and reading their rows.
 
+use std::time::Instant;
+
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKey, ApiKeyId, ApiKeyTier, ApiKeyUpdate, Backend, Error, Result, Store, UserId,
+    ApiKey, ApiKeyId, ApiKeyTier, ApiKeyUpdate, Backend, Error, Result, Store, UserId, UserStatus,
     backend::{
         codec::Timestamp,
         rows::{ApiKeyRow, ApiKeyUpdateRow},
@@ -50,26 +52,66 @@ impl<B: Backend> Store<B> {
     }
 
     /// The key whose plaintext this is, if it is active and not expired and its user may
-    /// log in; its `last_used` and `usage_count` are updated in the same statement (one
-    /// round trip). `None` for an unknown, revoked or expired key, and for the key of a
-    /// `suspended` or `deleted` user (nothing is counted then). A `pending` user's key
+    /// log in, with this use counted: the returned key's `usage_count` includes it and its
+    /// `last_used` is now. `None` for an unknown, revoked or expired key, and for the key
+    /// of a `suspended` or `deleted` user (nothing is counted then). A `pending` user's key
     /// authenticates, as the user's password does ([`Store::verify_user_password`]):
     /// pending means "not yet approved", and what such a user may do is the server's
     /// decision (it can read [`User::status`](crate::User::status)).
     ///
-    /// Runs on the primary.
+    /// With the authentication cache on (the default, [`StoreConfig::auth_cache_entries`](crate::StoreConfig::auth_cache_entries)),
+    /// a key seen before is answered from memory (expiry checked against the clock on
+    /// every call) and its use is written to the database by the next flush (at most
+    /// [`StoreConfig::usage_flush_interval`](crate::StoreConfig::usage_flush_interval)
+    /// later, and by [`Store::close`]); an unknown key is one read of the database and is
+    /// not cached. A revocation, expiry, suspension or deletion made through this store
+    /// (or a clone) is seen by the next call after it returns; one made by another process
+    /// within the poll interval (SQLite) or a notification's delay (PostgreSQL), and
+    /// within [`StoreConfig::auth_cache_ttl`](crate::StoreConfig::auth_cache_ttl) at worst.
+    /// With the cache off, each call is one `UPDATE` that counts the use. Runs on the
+    /// primary.
     ///
     /// # Errors
-    /// [`Error::Database`].
+    /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
     pub async fn authenticate_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>> {
-        self.observe("authenticate_api_key", async move {
-            let Some(hash) = secret::lookup_hash(plaintext) else {
+        const OP: &str = "authenticate_api_key";
+        let Some(cache) = &self.auth else {
+            return self
+                .observe(OP, async move {
+                    let Some(hash) = secret::lookup_hash(plaintext) else {
+                        return Ok(None);
+                    };
+                    B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
+                        .await?
+                        .map(api_key_from_row)
+                        .transpose()
+                })
+                .await;
+        };
+        // The hot path: answered from memory, counted and timed without a span.
+        let started = Instant::now();
+        let Some(digest) = secret::lookup_digest(plaintext) else {
+            self.observe_in_memory(OP, started);
+            return Ok(None);
+        };
+        // After `close()`, go to the (closed) pool: later calls fail, as documented.
+        if let Some(entry) = cache.fresh_key(&digest).filter(|_| !self.pool.is_closed()) {
+            let key = cache.use_key(&entry, clock::now());
+            self.observe_in_memory(OP, started);
+            return Ok(key);
+        }
+        self.observe(OP, async move {
+            let generation = cache.generation();
+            let Some(row) = B::select_api_key_for_auth(&self.pool, &secret::hex(&digest)).await?
+            else {
                 return Ok(None);
             };
-            B::touch_valid_api_key(&self.pool, &hash, clock::now().into())
-                .await?
-                .map(api_key_from_row)
-                .transpose()
+            let (row, user_status) = row.split();
+            let key = api_key_from_row(row)?;
+            let user_status: UserStatus = stored_enum("status", &user_status)?;
+            let may_log_in = matches!(user_status, UserStatus::Active | UserStatus::Pending);
+            let entry = cache.fill_key(digest, generation, key, may_log_in);
+            Ok(cache.use_key(&entry, clock::now()))
         })
         .await
     }
@@ -81,16 +123,19 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such key.
     pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
-        self.observe("revoke_api_key", async move {
-            if B::deactivate_api_key(&self.pool, id).await? == 0 {
-                return Err(Error::NotFound {
-                    entity: "api key",
-                    id: id.to_string(),
-                });
-            }
-            Ok(())
-        })
-        .await
+        let revoked = self
+            .observe("revoke_api_key", async move {
+                if B::deactivate_api_key(&self.pool, id).await? == 0 {
+                    return Err(Error::NotFound {
+                        entity: "api key",
+                        id: id.to_string(),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        self.credentials_changed();
+        revoked
     }
 }
 
@@ -124,17 +169,41 @@ impl<B: Backend> Store<B> {
     ///
     /// # Errors
     /// [`Error::Database`]; [`Error::CorruptData`] for a row this build cannot read.
+    ///
+    /// Its `usage_count` and `last_used` include the uses this store counted and has not
+    /// written yet (see [`Store::authenticate_api_key`]).
     pub async fn get_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         self.observe("get_api_key_by_hash", async move {
+            let _no_flush = self.no_usage_flush().await;
             B::select_api_key_by_hash(&self.pool, key_hash)
                 .await?
-                .map(api_key_from_row)
+                .map(|row| self.api_key_with_pending_uses(row))
                 .transpose()
         })
         .await
     }
 
-    /// Every key of the user, inactive ones included, oldest first.
+    /// With the authentication cache on, keeps the write-behind flush from writing until
+    /// the guard is dropped: hold it over a read of keys given to
+    /// [`Store::api_key_with_pending_uses`], so that uses being written are counted once.
+    async fn no_usage_flush(&self) -> Option<tokio::sync::RwLockReadGuard<'_, ()>> {
+        match &self.auth {
+            Some(cache) => Some(cache.no_flush().await),
+            None => None,
+        }
+    }
+
+    /// The key of `row`, with the uses counted here and not yet written added.
+    fn api_key_with_pending_uses(&self, row: ApiKeyRow) -> Result<ApiKey> {
+        let key = api_key_from_row(row)?;
+        Ok(match &self.auth {
+            Some(cache) => cache.with_pending_uses(key),
+            None => key,
+        })
+    }
+
+    /// Every key of the user, inactive ones included, oldest first, with the uses counted
+    /// here and not yet written (as [`Store::get_api_key_by_hash`]).
     ///
     /// Runs on the primary.
     ///
@@ -142,10 +211,11 @@ impl<B: Backend> Store<B> {
     /// As [`Store::get_api_key_by_hash`].
     pub async fn get_api_keys_for_user(&self, user: UserId) -> Result<Vec<ApiKey>> {
         self.observe("get_api_keys_for_user", async move {
+            let _no_flush = self.no_usage_flush().await;
             B::select_api_keys_by_user(&self.pool, user)
                 .await?
                 .into_iter()
-                .map(api_key_from_row)
+                .map(|row| self.api_key_with_pending_uses(row))
                 .collect()
         })
         .await
@@ -217,18 +287,22 @@ impl<B: Backend> Store<B> {
     /// [`Error::NotFound`] when there is no such key; [`Error::CorruptData`] for a row this
     /// build cannot read.
     pub async fn update_api_key(&self, id: ApiKeyId, update: &ApiKeyUpdate) -> Result<ApiKey> {
-        self.observe("update_api_key", async move {
-            let changes = api_key_update_row(update)?;
-            B::update_api_key(&self.pool, id, &changes)
-                .await?
-                .map(api_key_from_row)
-                .transpose()?
-                .ok_or_else(|| Error::NotFound {
-                    entity: "api key",
-                    id: id.to_string(),
-                })
-        })
-        .await
+        let updated = self
+            .observe("update_api_key", async move {
+                let changes = api_key_update_row(update)?;
+                let _no_flush = self.no_usage_flush().await;
+                B::update_api_key(&self.pool, id, &changes)
+                    .await?
+                    .map(|row| self.api_key_with_pending_uses(row))
+                    .transpose()?
+                    .ok_or_else(|| Error::NotFound {
+                        entity: "api key",
+                        id: id.to_string(),
+                    })
+            })
+            .await;
+        self.credentials_changed();
+        updated
     }
 }
 

@@ -6,6 +6,7 @@ mod a2a_clients;
 mod activities;
 mod api_keys;
 mod auth;
+mod auth_cache;
 mod convert;
 mod copy;
 mod in_flight;
@@ -68,6 +69,8 @@ pub struct Store<B: Backend> {
     key_switch: Arc<tokio::sync::RwLock<()>>,
     /// Calls slower than this are logged at WARN.
     slow_call_threshold: std::time::Duration,
+    /// The authentication cache, unless turned off (`auth_cache_entries == 0`).
+    auth: Option<Arc<auth_cache::AuthCache>>,
 }
 
 /// Figures of a store's connection pool, from [`Store::pool_stats`](crate::Store::pool_stats).
@@ -111,6 +114,7 @@ impl<B: Backend> Clone for Store<B> {
             keys: Arc::clone(&self.keys),
             key_switch: Arc::clone(&self.key_switch),
             slow_call_threshold: self.slow_call_threshold,
+            auth: self.auth.clone(),
         }
     }
 }
@@ -247,6 +251,7 @@ impl<B: Backend> Store<B> {
             pool.close().await;
             return Err(error);
         }
+        let auth = (config.auth_cache_entries > 0).then(|| start_auth_cache(&pool, &config));
         Ok(Self {
             pool,
             replicas,
@@ -256,6 +261,7 @@ impl<B: Backend> Store<B> {
             )))),
             key_switch: Arc::default(),
             slow_call_threshold: config.slow_call_threshold,
+            auth,
         })
     }
 
@@ -312,10 +318,69 @@ impl<B: Backend> Store<B> {
         Arc::clone(&self.key_switch).read_owned().await
     }
 
-    /// Closes every connection, the replicas' too; later calls fail with
-    /// [`Error::Database`](crate::Error::Database).
+    /// Writes the credential uses counted in memory and not yet written (see
+    /// [`Store::authenticate_api_key`](crate::Store::authenticate_api_key)), stops the
+    /// authentication cache's background tasks, and closes every connection, the
+    /// replicas' too; later calls fail with [`Error::Database`](crate::Error::Database).
+    /// If that last write fails, the uses it held are lost (logged at WARN).
     pub async fn close(&self) {
         self.replicas.close().await;
+        if let Some(auth) = &self.auth {
+            auth.stop();
+            if let Err(error) = auth_cache::flush(&self.pool, &auth.pending_uses()).await {
+                tracing::warn!(backend = B::NAME, %error, "writing counted credential uses at close failed");
+            }
+        }
         self.pool.close().await;
     }
+
+    /// Writes now the credential uses counted in memory and not yet written (the flush
+    /// task does it every [`StoreConfig::usage_flush_interval`](crate::StoreConfig::usage_flush_interval)),
+    /// in one statement for API keys and one for A2A clients. Does nothing when the
+    /// authentication cache is off.
+    ///
+    /// # Errors
+    /// [`Error::Database`](crate::Error::Database); the uses are then kept for the next
+    /// flush.
+    pub async fn flush_credential_uses(&self) -> Result<()> {
+        if let Some(auth) = &self.auth {
+            auth_cache::flush(&self.pool, &auth.pending_uses()).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes every credential cached by this store (and its clones) stale: called by
+    /// every method that can refuse or alter a credential, once its statement returned.
+    /// A new such method must call it too: without it, the `auth_changes` triggers still
+    /// tell this store, but only after the poll interval or a notification's delay.
+    fn credentials_changed(&self) {
+        if let Some(auth) = &self.auth {
+            auth.invalidate();
+        }
+    }
+}
+
+/// The authentication cache and its background tasks: the write-behind flush, and the
+/// watch of other processes' changes unless `auth_poll_interval` is zero.
+fn start_auth_cache<B: Backend>(
+    pool: &Pool<B>,
+    config: &StoreConfig,
+) -> Arc<auth_cache::AuthCache> {
+    let (cache, stop) =
+        auth_cache::AuthCache::new(config.auth_cache_entries, config.auth_cache_ttl);
+    tokio::spawn(auth_cache::run_flusher(
+        pool.clone(),
+        cache.pending_uses(),
+        config.usage_flush_interval,
+        stop.clone(),
+    ));
+    if !config.auth_poll_interval.is_zero() {
+        tokio::spawn(auth_cache::run_watcher(
+            pool.clone(),
+            Arc::downgrade(&cache),
+            config.auth_poll_interval,
+            stop,
+        ));
+    }
+    cache
 }

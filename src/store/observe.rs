@@ -19,6 +19,10 @@
 //! in [`StoreConfig::read_urls`](crate::StoreConfig::read_urls), from 0.
 //!
 //! `outcome` is `ok`, `not_found`, `conflict`, `invalid` or `error`.
+//!
+//! An authentication answered from memory (an authentication cache hit) is counted and
+//! timed like any call, but opens no span and leaves the pool gauges alone: it uses no
+//! connection, and a span would cost more than the call.
 
 use std::{future::Future, time::Instant};
 
@@ -80,5 +84,17 @@ impl<B: Backend> Store<B> {
             );
         }
         result
+    }
+
+    /// Counts and times the store operation `op` answered from memory (an authentication
+    /// cache hit) since `started`: the same two metrics as [`Store::observe`] with outcome
+    /// `ok`, without a span or pool gauges (no connection was used), so that the hot path
+    /// stays at memory speed.
+    pub(super) fn observe_in_memory(&self, op: &'static str, started: Instant) {
+        let backend = <B as sqlx::Database>::NAME;
+        metrics::counter!("pierre_store_calls_total", "op" => op, "backend" => backend, "outcome" => "ok")
+            .increment(1);
+        metrics::histogram!("pierre_store_call_duration_seconds", "op" => op, "backend" => backend, "outcome" => "ok")
+            .record(started.elapsed().as_secs_f64());
     }
 }

@@ -1,11 +1,13 @@
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, types::Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::{
     backend::{
         A2AClientQueries,
         codec::Timestamp,
-        rows::{A2AClientRow, A2AClientUpdateRow},
+        rows::{A2AClientRow, A2AClientUpdateRow, A2AClientUseRow},
     },
     model::A2AClientId,
 };
@@ -84,6 +86,24 @@ impl A2AClientQueries for Postgres {
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn set_a2a_clients_last_used(
+        pool: &PgPool,
+        rows: &[A2AClientUseRow],
+    ) -> sqlx::Result<u64> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id.into_inner()).collect();
+        let last_used: Vec<OffsetDateTime> = rows.iter().map(|r| r.last_used.0).collect();
+        let done = sqlx::query!(
+            "UPDATE a2a_clients AS c SET last_used = GREATEST(c.last_used, b.last_used)
+             FROM UNNEST($1::uuid[], $2::timestamptz[]) AS b(id, last_used)
+             WHERE c.id = b.id",
+            &ids,
+            &last_used
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn revoke_a2a_client(pool: &PgPool, id: A2AClientId, at: Timestamp) -> sqlx::Result<u64> {

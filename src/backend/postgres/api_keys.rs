@@ -1,11 +1,13 @@
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, types::Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::{
     backend::{
         ApiKeyQueries,
         codec::Timestamp,
-        rows::{ApiKeyRow, ApiKeyUpdateRow},
+        rows::{ApiKeyAuthRow, ApiKeyRow, ApiKeyUpdateRow, ApiKeyUsesRow},
     },
     model::{ApiKeyId, UserId},
 };
@@ -94,6 +96,44 @@ impl ApiKeyQueries for Postgres {
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn select_api_key_for_auth(
+        pool: &PgPool,
+        key_hash: &str,
+    ) -> sqlx::Result<Option<ApiKeyAuthRow>> {
+        sqlx::query_as!(
+            ApiKeyAuthRow,
+            r#"SELECT k.id AS "id: ApiKeyId", k.user_id AS "user_id: UserId", k.name, k.key_hash,
+                k.key_prefix, k.tier, k.scopes AS "scopes: Json<Vec<String>>", k.is_active,
+                k.last_used AS "last_used: Timestamp", k.usage_count, k.rate_limit_override,
+                k.expires_at AS "expires_at: Timestamp",
+                k.created_at AS "created_at: Timestamp", k.metadata AS "metadata: Json<Value>",
+                u.status AS user_status
+             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1"#,
+            key_hash
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn add_api_key_uses(pool: &PgPool, rows: &[ApiKeyUsesRow]) -> sqlx::Result<u64> {
+        // One array per column, unpacked by UNNEST: one checked statement for the batch.
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id.into_inner()).collect();
+        let uses: Vec<i64> = rows.iter().map(|r| r.uses).collect();
+        let last_used: Vec<OffsetDateTime> = rows.iter().map(|r| r.last_used.0).collect();
+        let done = sqlx::query!(
+            "UPDATE api_keys AS k SET usage_count = k.usage_count + b.uses,
+                last_used = GREATEST(k.last_used, b.last_used)
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::timestamptz[]) AS b(id, uses, last_used)
+             WHERE k.id = b.id",
+            &ids,
+            &uses,
+            &last_used
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn deactivate_api_key(pool: &PgPool, id: ApiKeyId) -> sqlx::Result<u64> {

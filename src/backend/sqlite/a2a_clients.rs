@@ -5,7 +5,7 @@ use crate::{
     backend::{
         A2AClientQueries,
         codec::Timestamp,
-        rows::{A2AClientRow, A2AClientUpdateRow},
+        rows::{A2AClientRow, A2AClientUpdateRow, A2AClientUseRow},
     },
     model::A2AClientId,
 };
@@ -84,6 +84,27 @@ impl A2AClientQueries for Sqlite {
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn set_a2a_clients_last_used(
+        pool: &SqlitePool,
+        rows: &[A2AClientUseRow],
+    ) -> sqlx::Result<u64> {
+        let batch: Vec<_> = rows
+            .iter()
+            .map(|r| (r.id.into_inner(), r.last_used.micros()))
+            .collect();
+        let batch = serde_json::to_string(&batch).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let done = sqlx::query!(
+            "UPDATE a2a_clients
+             SET last_used = MAX(COALESCE(a2a_clients.last_used, b.last_used), b.last_used)
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS last_used FROM jsonb_each(?1)) AS b
+             WHERE a2a_clients.id = b.id",
+            batch
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn revoke_a2a_client(

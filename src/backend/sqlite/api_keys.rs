@@ -5,7 +5,7 @@ use crate::{
     backend::{
         ApiKeyQueries,
         codec::Timestamp,
-        rows::{ApiKeyRow, ApiKeyUpdateRow},
+        rows::{ApiKeyAuthRow, ApiKeyRow, ApiKeyUpdateRow, ApiKeyUsesRow},
     },
     model::{ApiKeyId, UserId},
 };
@@ -94,6 +94,46 @@ impl ApiKeyQueries for Sqlite {
         )
         .fetch_optional(pool)
         .await
+    }
+
+    async fn select_api_key_for_auth(
+        pool: &SqlitePool,
+        key_hash: &str,
+    ) -> sqlx::Result<Option<ApiKeyAuthRow>> {
+        sqlx::query_as!(
+            ApiKeyAuthRow,
+            r#"SELECT k.id AS "id: ApiKeyId", k.user_id AS "user_id: UserId", k.name, k.key_hash,
+                k.key_prefix, k.tier, k.scopes AS "scopes: Json<Vec<String>>", k.is_active,
+                k.last_used AS "last_used: Timestamp", k.usage_count, k.rate_limit_override,
+                k.expires_at AS "expires_at: Timestamp",
+                k.created_at AS "created_at: Timestamp", k.metadata AS "metadata: Json<Value>",
+                u.status AS user_status
+             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1"#,
+            key_hash
+        )
+        .fetch_optional(pool)
+        .await
+    }
+
+    async fn add_api_key_uses(pool: &SqlitePool, rows: &[ApiKeyUsesRow]) -> sqlx::Result<u64> {
+        // One JSON array of [id, uses, last_used], unpacked by jsonb_each: one checked
+        // statement for the whole batch.
+        let batch: Vec<_> = rows
+            .iter()
+            .map(|r| (r.id.into_inner(), r.uses, r.last_used.micros()))
+            .collect();
+        let batch = serde_json::to_string(&batch).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let done = sqlx::query!(
+            "UPDATE api_keys SET usage_count = usage_count + b.uses,
+                last_used = MAX(COALESCE(api_keys.last_used, b.last_used), b.last_used)
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS uses, value ->> 2 AS last_used
+                   FROM jsonb_each(?1)) AS b
+             WHERE api_keys.id = b.id",
+            batch
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn deactivate_api_key(pool: &SqlitePool, id: ApiKeyId) -> sqlx::Result<u64> {

@@ -4,6 +4,7 @@
 mod a2a_clients;
 mod activities;
 mod api_keys;
+mod auth_changes;
 mod backup;
 mod copy;
 mod lifecycle;

@@ -1,0 +1,47 @@
+-- A durable counter of every change that can refuse, or alter, a credential that a store
+-- holds in its authentication cache (issue 13): an API key's row (every column but
+-- last_used and usage_count, which the write-behind flush updates every second), a key
+-- deleted, a user's status changed or a user deleted, an A2A client's row (every column
+-- but last_used) or a client deleted. Bumped by triggers, so every writer is covered: the
+-- store, the admin binary, raw SQL. The same trigger sends a notification on channel
+-- pierre_auth_changes (delivered at commit); each store LISTENs and drops its cached
+-- credentials on one, and re-reads the counter whenever its listening connection is
+-- (re)established, since notifications sent while it was down are lost. One row, id 1.
+-- Statement-level triggers: one bump per statement, however many rows it touched.
+CREATE TABLE auth_changes (
+    id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    counter BIGINT  NOT NULL
+);
+INSERT INTO auth_changes (id, counter) VALUES (1, 0);
+
+CREATE FUNCTION auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bumped BIGINT;
+BEGIN
+    UPDATE auth_changes SET counter = counter + 1 WHERE id = 1 RETURNING counter INTO bumped;
+    PERFORM pg_notify('pierre_auth_changes', bumped::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER auth_changes_api_keys_update
+AFTER UPDATE OF id, user_id, name, key_hash, key_prefix, tier, scopes, is_active,
+    rate_limit_override, expires_at, created_at, metadata ON api_keys
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_api_keys_delete AFTER DELETE ON api_keys
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_users_update AFTER UPDATE OF id, status ON users
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_users_delete AFTER DELETE ON users
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_a2a_clients_update
+AFTER UPDATE OF id, name, api_key_hash, capabilities, rate_limit_per_day, is_active,
+    created_at, metadata, revoked_at ON a2a_clients
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_a2a_clients_delete AFTER DELETE ON a2a_clients
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();

@@ -1,0 +1,491 @@
+//! The authentication cache (issue 13): every change made through the store is seen by the
+//! next authentication in this process; changes made by other writers within the poll
+//! interval or a notification, and within the TTL when every signal is off; unknown keys
+//! are not cached; counted uses reach the database (write-behind) by `close()`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestBackend, TestDb};
+use pierre_store::{
+    A2AClientUpdate, ApiKey, ApiKeyTier, ApiKeyUpdate, Store, StoreConfig, User, UserId, UserStatus,
+};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+backend_tests!(
+    revoked_key_is_refused_by_the_next_call,
+    expiry_moved_into_the_past_is_refused_by_the_next_call,
+    expiry_reached_while_cached_is_refused_at_once,
+    suspended_user_key_is_refused_and_reactivated_accepted,
+    deleted_user_key_is_refused,
+    updated_key_is_returned_as_updated,
+    revoked_and_deactivated_a2a_clients_are_refused,
+    unknown_keys_are_not_cached,
+    other_writers_changes_are_seen_within_the_poll_interval,
+    without_signals_a_change_is_seen_within_the_ttl,
+    uses_counted_over_many_tasks_all_reach_the_database,
+    cache_off_counts_each_use_in_the_database,
+    writing_uses_does_not_move_the_change_counter,
+);
+
+async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
+    let mut user = User::new(email, "hash");
+    user.status = UserStatus::Active;
+    Ok(db.store.create_user(&user).await?)
+}
+
+/// A second store on the test database with `tune` applied to the default settings.
+async fn store_with<B: TestBackend>(
+    db: &TestDb<B>,
+    tune: impl FnOnce(&mut StoreConfig),
+) -> eyre::Result<Store<B>> {
+    let mut config = StoreConfig::new(&db.url, db.key.clone());
+    tune(&mut config);
+    Ok(Store::<B>::connect(config).await?)
+}
+
+async fn revoked_key_is_refused_by_the_next_call<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "r@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    for _ in 0..3 {
+        assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    }
+    db.store.revoke_api_key(key.id).await?;
+    let after = db.store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate right after revoke_api_key: {after:?}");
+    assert!(after.is_none());
+    Ok(())
+}
+
+async fn expiry_moved_into_the_past_is_refused_by_the_next_call<B: TestBackend>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "e@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let expire = ApiKeyUpdate {
+        expires_at: Some(Some(past)),
+        ..ApiKeyUpdate::default()
+    };
+    db.store.update_api_key(key.id, &expire).await?;
+    let after = db.store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate right after update_api_key(expires_at: past): {after:?}");
+    assert!(after.is_none());
+    let clear = ApiKeyUpdate {
+        expires_at: Some(None),
+        ..ApiKeyUpdate::default()
+    };
+    db.store.update_api_key(key.id, &clear).await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    Ok(())
+}
+
+/// A cached key whose `expires_at` passes is refused at that instant: a hit checks the
+/// expiry against the clock, with no change in the database.
+async fn expiry_reached_while_cached_is_refused_at_once<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "x@example.com").await?;
+    let expires = OffsetDateTime::now_utc() + time::Duration::milliseconds(800);
+    let (_, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], Some(expires))
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    let wait = expires - OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::try_from(wait).unwrap_or_default()).await;
+    assert!(OffsetDateTime::now_utc() >= expires);
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_none());
+    Ok(())
+}
+
+async fn suspended_user_key_is_refused_and_reactivated_accepted<B: TestBackend>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let admin = user(&db, "admin@example.com").await?;
+    let owner = user(&db, "s@example.com").await?;
+    let (_, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    db.store.suspend_user(owner, admin, "abuse").await?;
+    let after = db.store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate right after suspend_user: {after:?}");
+    assert!(after.is_none());
+    db.store.reactivate_user(owner, admin).await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    Ok(())
+}
+
+async fn deleted_user_key_is_refused<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "d@example.com").await?;
+    let (_, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    assert!(db.store.delete_user(owner).await?);
+    let after = db.store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate right after delete_user: {after:?}");
+    assert!(after.is_none());
+    Ok(())
+}
+
+async fn updated_key_is_returned_as_updated<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "u@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(
+            owner,
+            "before",
+            ApiKeyTier::Trial,
+            vec!["read".into()],
+            None,
+        )
+        .await?;
+    assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+    let update = ApiKeyUpdate {
+        name: Some("after".into()),
+        scopes: Some(vec!["read".into(), "write".into()]),
+        rate_limit_override: Some(Some(7)),
+        ..ApiKeyUpdate::default()
+    };
+    db.store.update_api_key(key.id, &update).await?;
+    let seen = db
+        .store
+        .authenticate_api_key(&plaintext)
+        .await?
+        .expect("still valid");
+    assert_eq!(
+        (
+            seen.name.as_str(),
+            seen.scopes.len(),
+            seen.rate_limit_override
+        ),
+        ("after", 2, Some(7))
+    );
+    assert_eq!(
+        seen.usage_count, 2,
+        "the use before the update carries over"
+    );
+    Ok(())
+}
+
+async fn revoked_and_deactivated_a2a_clients_are_refused<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let (client, secret) = db.store.issue_a2a_client("bot", vec![], 100).await?;
+    assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+    db.store.set_a2a_client_active(client.id, false).await?;
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "deactivated"
+    );
+    db.store.set_a2a_client_active(client.id, true).await?;
+    assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+    let off = A2AClientUpdate {
+        is_active: Some(false),
+        ..A2AClientUpdate::default()
+    };
+    db.store.update_a2a_client(client.id, &off).await?;
+    assert!(
+        db.store.authenticate_a2a_client(&secret).await?.is_none(),
+        "deactivated by update_a2a_client"
+    );
+    let on = A2AClientUpdate {
+        is_active: Some(true),
+        name: Some("renamed".into()),
+        ..A2AClientUpdate::default()
+    };
+    db.store.update_a2a_client(client.id, &on).await?;
+    let seen = db.store.authenticate_a2a_client(&secret).await?;
+    assert_eq!(seen.map(|c| c.name), Some("renamed".to_owned()));
+    db.store.revoke_a2a_client(client.id).await?;
+    let after = db.store.authenticate_a2a_client(&secret).await?;
+    println!("authenticate_a2a_client right after revoke_a2a_client: {after:?}");
+    assert!(after.is_none());
+    Ok(())
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An unknown key is looked up every time: one stored after a refusal authenticates at
+/// once (no negative caching).
+async fn unknown_keys_are_not_cached<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "n@example.com").await?;
+    let plaintext = "pk_live_not_yet_stored_0123456789";
+    assert!(db.store.authenticate_api_key(plaintext).await?.is_none());
+    let key = ApiKey::new(owner, "late", &sha256_hex(plaintext), "pk_live_not");
+    db.store.create_api_key(&key).await?;
+    let seen = db.store.authenticate_api_key(plaintext).await?;
+    assert_eq!(seen.map(|k| k.id), Some(key.id));
+    Ok(())
+}
+
+/// Another writer (raw SQL on its own connection, as the admin binary or another server
+/// would) revokes every key and suspends a user: a store with a long TTL refuses within a
+/// bound, through the `auth_changes` triggers and the poll (SQLite) or NOTIFY (PostgreSQL).
+async fn other_writers_changes_are_seen_within_the_poll_interval<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |c| c.auth_cache_ttl = Duration::from_secs(3600)).await?;
+    let owner = user(&db, "o@example.com").await?;
+    let (_, revoked) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let (_, deleted) = store
+        .issue_api_key(owner, "k2", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let (_, client_secret) = store.issue_a2a_client("bot", vec![], 10).await?;
+    assert!(store.authenticate_api_key(&revoked).await?.is_some());
+    assert!(store.authenticate_api_key(&deleted).await?.is_some());
+    assert!(
+        store
+            .authenticate_a2a_client(&client_secret)
+            .await?
+            .is_some()
+    );
+
+    for (what, sql, plaintext, is_client) in [
+        (
+            "raw UPDATE api_keys SET is_active",
+            "UPDATE api_keys SET is_active = FALSE WHERE name = 'k'",
+            &revoked,
+            false,
+        ),
+        (
+            "raw DELETE FROM api_keys",
+            "DELETE FROM api_keys WHERE name = 'k2'",
+            &deleted,
+            false,
+        ),
+        (
+            "raw UPDATE a2a_clients SET is_active",
+            "UPDATE a2a_clients SET is_active = FALSE",
+            &client_secret,
+            true,
+        ),
+    ] {
+        B::raw_execute(&db.admin_url(), sql).await?;
+        let started = Instant::now();
+        loop {
+            let accepted = if is_client {
+                store.authenticate_a2a_client(plaintext).await?.is_some()
+            } else {
+                store.authenticate_api_key(plaintext).await?.is_some()
+            };
+            if !accepted {
+                break;
+            }
+            eyre::ensure!(
+                started.elapsed() < Duration::from_secs(2),
+                "{what}: still accepted after 2 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        println!("{what}: refused after {:?}", started.elapsed());
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// With the cross-process watch off, a change by another writer is seen once the TTL has
+/// passed, and not before: the key is served from memory meanwhile.
+async fn without_signals_a_change_is_seen_within_the_ttl<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let ttl = Duration::from_millis(700);
+    let store = store_with(&db, |c| {
+        c.auth_cache_ttl = ttl;
+        c.auth_poll_interval = Duration::ZERO;
+    })
+    .await?;
+    let owner = user(&db, "t@example.com").await?;
+    let (_, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    let loaded = Instant::now();
+    B::raw_execute(&db.admin_url(), "UPDATE api_keys SET is_active = FALSE").await?;
+    assert!(
+        store.authenticate_api_key(&plaintext).await?.is_some() || loaded.elapsed() >= ttl,
+        "served from memory within the TTL"
+    );
+    loop {
+        if store.authenticate_api_key(&plaintext).await?.is_none() {
+            break;
+        }
+        eyre::ensure!(
+            loaded.elapsed() < ttl + Duration::from_millis(500),
+            "still accepted {:?} after loading, TTL {ttl:?}",
+            loaded.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!(
+        "no signals: refused {:?} after the key was loaded (TTL {ttl:?})",
+        loaded.elapsed()
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// N authentications over several tasks (and an A2A client's) are all in the database
+/// once the store is closed, read by another store.
+async fn uses_counted_over_many_tasks_all_reach_the_database<B: TestBackend>() -> eyre::Result<()> {
+    const TASKS: usize = 8;
+    const PER_TASK: i64 = 2_500;
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |c| c.usage_flush_interval = Duration::from_millis(50)).await?;
+    let owner = user(&db, "w@example.com").await?;
+    let (key, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let (client, secret) = store.issue_a2a_client("bot", vec![], 10).await?;
+    let started = OffsetDateTime::now_utc();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            let plaintext = plaintext.expose().to_owned();
+            tokio::spawn(async move {
+                let mut highest = 0;
+                for _ in 0..PER_TASK {
+                    let key = store.authenticate_api_key(&plaintext).await?;
+                    highest = highest.max(key.map_or(0, |k| k.usage_count));
+                    tokio::task::yield_now().await;
+                }
+                eyre::Ok(highest)
+            })
+        })
+        .collect();
+    let mut highest = 0;
+    for task in tasks {
+        highest = highest.max(task.await??);
+    }
+    assert!(store.authenticate_a2a_client(&secret).await?.is_some());
+    let total = TASKS as i64 * PER_TASK;
+    assert_eq!(highest, total, "the last use counted returns the total");
+    assert_eq!(
+        store
+            .get_api_key_by_hash(&key.key_hash)
+            .await?
+            .map(|k| k.usage_count),
+        Some(total),
+        "reads through the store include uses not yet written"
+    );
+    store.close().await;
+    assert!(
+        store.authenticate_api_key(&plaintext).await.is_err(),
+        "a closed store answers nothing from memory"
+    );
+
+    let other = store_with(&db, |c| c.auth_cache_entries = 0).await?;
+    let stored = other
+        .get_api_key_by_hash(&key.key_hash)
+        .await?
+        .expect("kept");
+    println!(
+        "{total} authentications over {TASKS} tasks; stored usage_count after close: {}",
+        stored.usage_count
+    );
+    assert_eq!(stored.usage_count, total);
+    assert!(
+        stored
+            .last_used
+            .is_some_and(|at| at >= clock_floor(started))
+    );
+    let client = other.get_a2a_client(client.id).await?.expect("kept");
+    assert!(
+        client
+            .last_used
+            .is_some_and(|at| at >= clock_floor(started))
+    );
+    Ok(())
+}
+
+fn clock_floor(at: OffsetDateTime) -> OffsetDateTime {
+    at - time::Duration::microseconds(1)
+}
+
+/// `auth_cache_entries = 0`: every authentication is an `UPDATE`, so the count is in the
+/// database as soon as the call returns, and revocation by another writer is seen at once.
+async fn cache_off_counts_each_use_in_the_database<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |c| c.auth_cache_entries = 0).await?;
+    let owner = user(&db, "c@example.com").await?;
+    let (key, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    for n in 1..=3 {
+        let seen = store.authenticate_api_key(&plaintext).await?;
+        assert_eq!(seen.map(|k| k.usage_count), Some(n));
+    }
+    let raw: i64 = B::raw_count(&db.url, "api_keys").await?;
+    assert_eq!(raw, 1);
+    assert_eq!(
+        store
+            .get_api_key_by_hash(&key.key_hash)
+            .await?
+            .map(|k| k.usage_count),
+        Some(3)
+    );
+    B::raw_execute(&db.admin_url(), "UPDATE api_keys SET is_active = FALSE").await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_none());
+    Ok(())
+}
+
+/// The write-behind flush changes only `usage_count` / `last_used`, which the
+/// `auth_changes` triggers do not watch: flushing never drops other processes' caches. A
+/// change of a watched column does move the counter.
+async fn writing_uses_does_not_move_the_change_counter<B: TestBackend>() -> eyre::Result<()> {
+    // `UPDATE ... SET id = 1 WHERE counter = 0` matches 1 row while the counter is 0.
+    const COUNTER_IS_ZERO: &str = "UPDATE auth_changes SET id = 1 WHERE counter = 0";
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = user(&db, "f@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let (_, secret) = db.store.issue_a2a_client("bot", vec![], 10).await?;
+    assert_eq!(B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?, 1);
+    for _ in 0..10 {
+        assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+        assert!(db.store.authenticate_a2a_client(&secret).await?.is_some());
+    }
+    db.store.flush_credential_uses().await?;
+    let other = store_with(&db, |c| c.auth_cache_entries = 0).await?;
+    let stored = other.get_api_key_by_hash(&key.key_hash).await?;
+    assert_eq!(
+        stored.map(|k| k.usage_count),
+        Some(10),
+        "the uses were written"
+    );
+    assert_eq!(
+        B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+        1,
+        "writing uses moved auth_changes"
+    );
+    B::raw_execute(&db.admin_url(), "UPDATE api_keys SET name = 'renamed'").await?;
+    assert_eq!(
+        B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+        0,
+        "a rename moves auth_changes"
+    );
+    Ok(())
+}
