@@ -568,8 +568,8 @@ async fn drop_role(role: &str) -> eyre::Result<()> {
 
 /// A maintenance role that may delete usage but does not own the tables prunes by DELETE:
 /// it may not drop partitions (42501), and the prune still removes every row before the
-/// cutoff instead of failing. Failed before the fix with
-/// `Database(... code: "42501", message: "must be owner of table api_key_usage_p2019_01")`.
+/// cutoff instead of failing. Failed before the fix with `database error: error returned
+/// from database: permission denied for table api_key_usage_p2019_01`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_partition_prune_by_a_non_owner_deletes_instead() -> eyre::Result<()> {
     let db = TestDb::<pierre_store::Postgres>::new().await?;
@@ -604,7 +604,7 @@ async fn postgres_partition_prune_by_a_non_owner_deletes_instead() -> eyre::Resu
 /// A role that does not own the usage tables (the owner migrated them) may call
 /// `Store::migrate` at start-up in a month whose partitions exist although a month ahead
 /// is missing: it logs a warning instead of failing. Failed before the fix with
-/// `Database(... code: "42501", message: "must be owner of table api_key_usage")`.
+/// `database error: error returned from database: must be owner of table api_key_usage`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_partition_migrate_by_a_non_owner_succeeds_when_this_month_exists()
 -> eyre::Result<()> {
@@ -729,7 +729,7 @@ async fn postgres_partition_creation_and_a_recorder_batch_do_not_deadlock() -> e
 /// and TimeZone: from a session with DateStyle SQL, DMY and TimeZone Europe/Dublin, a
 /// cutoff of 2026-06-30 23:30 UTC drops nothing of June (which holds a row at 23:45 UTC),
 /// and 2026-07-01 00:00 UTC drops June whole. Failed before the fix (June dropped, its
-/// 23:45 row with it): `left: 0, right: 1`.
+/// 23:45 row with it): `June reaches past the cutoff, left: 1, right: 0`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_partition_prune_ignores_the_session_datestyle_and_timezone() -> eyre::Result<()> {
     let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
@@ -759,5 +759,61 @@ async fn postgres_partition_prune_ignores_the_session_datestyle_and_timezone() -
         .fetch_one(&mut session)
         .await?;
     assert_eq!(dropped, Some(1), "June lies wholly before the cutoff");
+    Ok(())
+}
+
+/// Pruning while a transaction reads api_key_usage: dropping a partition waits for that
+/// reader at most its lock timeout (1 s), then fails with SQLSTATE 55P03, and an insert
+/// into this month meanwhile waits no longer than that. Failed before the fix (the drop
+/// waited for the reader, every insert queued behind it) with `an insert into this month
+/// waited behind the prune`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_prune_waits_for_a_reader_only_up_to_its_lock_timeout()
+-> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let (_, key) = seed_2019(&db.store).await?;
+    let mut reader = PgConnection::connect(&db.url).await?;
+    sqlx::query("BEGIN").execute(&mut reader).await?;
+    sqlx::query("SELECT COUNT(*) FROM api_key_usage")
+        .execute(&mut reader)
+        .await?;
+    let store = db.store.clone();
+    let prune = tokio::spawn(async move {
+        store
+            .prune_usage(datetime!(2019-03-15 00:00 UTC), 100, |_| {})
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let insert = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        db.store
+            .record_api_usage(&ApiKeyUsage::new(key, "/now", "GET", 200)),
+    )
+    .await;
+    let waited = started.elapsed();
+    let pruned = tokio::time::timeout(std::time::Duration::from_secs(5), prune).await;
+    sqlx::query("COMMIT").execute(&mut reader).await?;
+    assert!(
+        insert.is_ok(),
+        "an insert into this month waited behind the prune"
+    );
+    insert??;
+    assert!(
+        waited < std::time::Duration::from_millis(1500),
+        "{waited:?}"
+    );
+    match pruned.map_err(|_| eyre::eyre!("the prune waited for the reader"))?? {
+        Err(pierre_store::Error::Database(sqlx::Error::Database(error))) => {
+            assert_eq!(error.code().as_deref(), Some("55P03"), "{error}");
+        }
+        other => panic!("expected a lock timeout, got {other:?}"),
+    }
+    // Once the reader is gone, the prune goes through.
+    let report = db
+        .store
+        .prune_usage(datetime!(2019-03-15 00:00 UTC), 100, |_| {})
+        .await?;
+    assert_eq!(report.api_key_usage, 7);
     Ok(())
 }
