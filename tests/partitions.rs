@@ -817,3 +817,45 @@ async fn postgres_partition_prune_waits_for_a_reader_only_up_to_its_lock_timeout
     assert_eq!(report.api_key_usage, 7);
     Ok(())
 }
+
+/// The upgrade hands `create_usage_partitions` one instant per month that holds rows, not
+/// every timestamp: an array of every distinct timestamp passes PostgreSQL's 1 GB
+/// allocation limit past ~67M rows (`invalid memory alloc request size`), which no test
+/// can reach here. Runs the migration's own array expression over 60 rows in two months,
+/// before the upgrade. Failed before the fix with `left: 64, right: 6`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_upgrade_passes_one_instant_per_month() -> eyre::Result<()> {
+    let migration =
+        include_str!("../migrations/postgres/20261203000001_usage_partitioned_by_month.sql");
+    let call = "SELECT create_usage_partitions(ARRAY(";
+    let start = migration
+        .find(call)
+        .ok_or_else(|| eyre::eyre!("the migration calls create_usage_partitions"))?
+        + call.len();
+    let end = start
+        + migration[start..]
+            .find("));")
+            .ok_or_else(|| eyre::eyre!("the call ends with `));`"))?;
+    // Read from the tables before they are renamed for the copy.
+    let months = migration[start..end].replace("_unpartitioned", "");
+
+    let (url, _cleanup) = <pierre_store::Postgres as TestBackend>::fresh_database().await?;
+    let store = Store::<pierre_store::Postgres>::new(&url, EncryptionKey::generate()).await?;
+    store.migrate_to(BEFORE_PARTITIONS).await?;
+    let (user, key) = user_and_key(&store, "many@example.com").await?;
+    for i in 0..30 {
+        let at = datetime!(2024-01-01 00:00 UTC) + Duration::hours(i * 40);
+        store.record_api_usage(&api_at(key, at, "/many")).await?;
+        store.record_jwt_usage(&jwt_at(user, at, "/many")).await?;
+    }
+    store.close().await;
+    let mut conn = PgConnection::connect(&url).await?;
+    let count: i32 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT cardinality(ARRAY({months}))"
+    )))
+    .fetch_one(&mut conn)
+    .await?;
+    // January and February 2024, and now with the three months after it.
+    assert_eq!(count, 6);
+    Ok(())
+}
