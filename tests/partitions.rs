@@ -822,7 +822,7 @@ async fn postgres_partition_prune_waits_for_a_reader_only_up_to_its_lock_timeout
 /// every timestamp: an array of every distinct timestamp passes PostgreSQL's 1 GB
 /// allocation limit past ~67M rows (`invalid memory alloc request size`), which no test
 /// can reach here. Runs the migration's own array expression over 60 rows in two months,
-/// before the upgrade. Failed before the fix with `left: 64, right: 6`.
+/// before the upgrade. Failed before the fix with `left: 34, right: 6`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_partition_upgrade_passes_one_instant_per_month() -> eyre::Result<()> {
     let migration =
