@@ -799,10 +799,7 @@ async fn postgres_partition_prune_waits_for_a_reader_only_up_to_its_lock_timeout
         "an insert into this month waited behind the prune"
     );
     insert??;
-    assert!(
-        waited < std::time::Duration::from_millis(1500),
-        "{waited:?}"
-    );
+    assert!(waited < std::time::Duration::from_secs(2), "{waited:?}");
     match pruned.map_err(|_| eyre::eyre!("the prune waited for the reader"))?? {
         Err(pierre_store::Error::Database(sqlx::Error::Database(error))) => {
             assert_eq!(error.code().as_deref(), Some("55P03"), "{error}");
