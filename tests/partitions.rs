@@ -526,3 +526,333 @@ async fn postgres_partition_upgrade_keeps_grants() -> eyre::Result<()> {
     assert_eq!(result?, (true, true, true, true, true));
     Ok(())
 }
+
+/// Runs `statements` on `url`'s database with raw SQL.
+async fn raw_statements(url: &str, statements: &[String]) -> eyre::Result<()> {
+    let mut conn = PgConnection::connect(url).await?;
+    for statement in statements {
+        sqlx::query(AssertSqlSafe(statement.clone()))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A login role granted `grants` (each `{role}`-templated) on `db`'s database, and a store
+/// opened as it; the role is dropped by [`drop_role`].
+async fn store_as_non_owner(
+    db: &TestDb<pierre_store::Postgres>,
+    prefix: &str,
+    grants: &[&str],
+) -> eyre::Result<(Store<pierre_store::Postgres>, String)> {
+    let role = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut statements = vec![format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOBYPASSRLS"
+    )];
+    statements.extend(grants.iter().map(|g| g.replace("{role}", &role)));
+    raw_statements(&db.url, &statements).await?;
+    let name = db.url.rsplit('/').next().unwrap_or_default().to_owned();
+    let url = with_database(&postgres_server_url(), &name, Some(&role));
+    let store = Store::<pierre_store::Postgres>::new(&url, db.key.clone()).await?;
+    Ok((store, role))
+}
+
+/// Drops a role made by [`store_as_non_owner`] (its database dropped first).
+async fn drop_role(role: &str) -> eyre::Result<()> {
+    raw_statements(
+        &postgres_server_url(),
+        &[format!("DROP ROLE IF EXISTS {role}")],
+    )
+    .await
+}
+
+/// A maintenance role that may delete usage but does not own the tables prunes by DELETE:
+/// it may not drop partitions (42501), and the prune still removes every row before the
+/// cutoff instead of failing. Failed before the fix with `database error: error returned
+/// from database: permission denied for table api_key_usage_p2019_01`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_prune_by_a_non_owner_deletes_instead() -> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new().await?;
+    let (user, _) = seed_2019(&db.store).await?;
+    let (pruner, role) = store_as_non_owner(
+        &db,
+        "pierre_pruner",
+        &["GRANT SELECT, DELETE ON api_key_usage, jwt_usage TO {role}"],
+    )
+    .await?;
+    let result = pruner
+        .prune_usage(datetime!(2019-03-15 00:00 UTC), 2, |_| {})
+        .await;
+    pruner.close().await;
+    let partitions = usage_partitions::<pierre_store::Postgres>(&db.url, "api_key_usage").await?;
+    let stats = db.store.get_usage_stats(user).await?;
+    drop(db);
+    drop_role(&role).await?;
+    let report = result?;
+    assert_eq!((report.api_key_usage, report.jwt_usage), (7, 2));
+    assert_eq!(
+        stats.total_requests, 3,
+        "only the rows from the cutoff on remain"
+    );
+    assert!(
+        partitions.is_some_and(|p| p.contains(&"api_key_usage_p2019_01".to_owned())),
+        "the non-owner dropped nothing"
+    );
+    Ok(())
+}
+
+/// A role that does not own the usage tables (the owner migrated them) may call
+/// `Store::migrate` at start-up in a month whose partitions exist although a month ahead
+/// is missing: it logs a warning instead of failing. Failed before the fix with
+/// `database error: error returned from database: must be owner of table api_key_usage`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_migrate_by_a_non_owner_succeeds_when_this_month_exists()
+-> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new().await?;
+    let last = OffsetDateTime::now_utc()
+        .date()
+        .replace_day(1)?
+        .midnight()
+        .assume_utc();
+    let mut ahead = last;
+    for _ in 0..USAGE_PARTITION_MONTHS_AHEAD {
+        ahead = (ahead.date() + Duration::days(31))
+            .replace_day(1)?
+            .midnight()
+            .assume_utc();
+    }
+    raw_statements(
+        &db.url,
+        &[
+            format!("DROP TABLE {}", partition_of("api_key_usage", ahead)),
+            format!("DROP TABLE {}", partition_of("jwt_usage", ahead)),
+        ],
+    )
+    .await?;
+    let (starter, role) = store_as_non_owner(
+        &db,
+        "pierre_starter",
+        // CREATE on the schema: sqlx's migrator runs CREATE TABLE IF NOT EXISTS
+        // _sqlx_migrations, which needs it even when the table exists.
+        &[
+            "GRANT SELECT ON _sqlx_migrations TO {role}",
+            "GRANT CREATE ON SCHEMA public TO {role}",
+        ],
+    )
+    .await?;
+    let result = starter.migrate().await;
+    starter.close().await;
+    drop(db);
+    drop_role(&role).await?;
+    result?;
+    Ok(())
+}
+
+/// A partition created (by `maintain`, or on demand) while a transaction reads the usage
+/// tables neither waits for that reader nor holds up inserts into an existing month.
+/// Failed before the fix (CREATE TABLE ... PARTITION OF, ACCESS EXCLUSIVE) with
+/// `an insert into this month waited behind the partition creation`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_creation_does_not_hold_up_inserts_behind_a_reader() -> eyre::Result<()>
+{
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let (_, key) = user_and_key(&db.store, "reader@example.com").await?;
+    let mut reader = PgConnection::connect(&db.url).await?;
+    sqlx::query("BEGIN").execute(&mut reader).await?;
+    sqlx::query("SELECT COUNT(*) FROM api_key_usage")
+        .execute(&mut reader)
+        .await?;
+    sqlx::query("SELECT COUNT(*) FROM jwt_usage")
+        .execute(&mut reader)
+        .await?;
+    let store = db.store.clone();
+    let create = tokio::spawn(async move { store.create_usage_partitions(24).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let insert = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        db.store
+            .record_api_usage(&ApiKeyUsage::new(key, "/now", "GET", 200)),
+    )
+    .await;
+    let waited = started.elapsed();
+    let created = tokio::time::timeout(std::time::Duration::from_secs(5), create).await;
+    sqlx::query("COMMIT").execute(&mut reader).await?;
+    assert!(
+        insert.is_ok(),
+        "an insert into this month waited behind the partition creation"
+    );
+    insert??;
+    assert!(waited < std::time::Duration::from_secs(1), "{waited:?}");
+    let created =
+        created.map_err(|_| eyre::eyre!("the partition creation waited for the reader"))???;
+    assert_eq!(created, 2 * (24 - u64::from(USAGE_PARTITION_MONTHS_AHEAD)));
+    Ok(())
+}
+
+/// A partition created while a transaction writes jwt_usage and then api_key_usage (the
+/// order of a recorder batch) does not deadlock with it: both finish. Failed before the
+/// fix (the creation locked api_key_usage, then jwt_usage) with `deadlock detected`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_creation_and_a_recorder_batch_do_not_deadlock() -> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let (user, key) = user_and_key(&db.store, "batch@example.com").await?;
+    let mut batch = PgConnection::connect(&db.url).await?;
+    sqlx::query("BEGIN").execute(&mut batch).await?;
+    sqlx::query(
+        "INSERT INTO jwt_usage (user_id, timestamp, endpoint, method, status_code)
+         VALUES ($1, now(), '/jwt', 'GET', 200)",
+    )
+    .bind(user.into_inner())
+    .execute(&mut batch)
+    .await?;
+    let store = db.store.clone();
+    let create = tokio::spawn(async move { store.create_usage_partitions(24).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let api = sqlx::query(
+        "INSERT INTO api_key_usage (api_key_id, timestamp, endpoint, method, status_code)
+         VALUES ($1, now(), '/api', 'GET', 200)",
+    )
+    .bind(key.into_inner())
+    .execute(&mut batch)
+    .await;
+    let commit = sqlx::query("COMMIT").execute(&mut batch).await;
+    let created = create.await?;
+    api?;
+    commit?;
+    assert!(created? > 0);
+    assert_eq!(db.store.get_usage_stats(user).await?.total_requests, 1);
+    Ok(())
+}
+
+/// The prune function reads partition bounds the same whatever the session's DateStyle
+/// and TimeZone: from a session with DateStyle SQL, DMY and TimeZone Europe/Dublin, a
+/// cutoff of 2026-06-30 23:30 UTC drops nothing of June (which holds a row at 23:45 UTC),
+/// and 2026-07-01 00:00 UTC drops June whole. Failed before the fix (June dropped, its
+/// 23:45 row with it): `June reaches past the cutoff, left: 1, right: 0`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_prune_ignores_the_session_datestyle_and_timezone() -> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let (user, _) = user_and_key(&db.store, "dublin@example.com").await?;
+    db.store
+        .record_jwt_usage(&jwt_at(user, datetime!(2026-06-30 23:45 UTC), "/late"))
+        .await?;
+    let mut session = PgConnection::connect(&db.url).await?;
+    sqlx::query("SET DateStyle = 'SQL, DMY'")
+        .execute(&mut session)
+        .await?;
+    sqlx::query("SET TimeZone = 'Europe/Dublin'")
+        .execute(&mut session)
+        .await?;
+    let prune = "SELECT drop_oldest_usage_partition_before('jwt_usage', $1)::bigint";
+    let dropped: Option<i64> = sqlx::query_scalar(prune)
+        .bind(datetime!(2026-06-30 23:30 UTC))
+        .fetch_one(&mut session)
+        .await?;
+    assert_eq!(dropped.unwrap_or(0), 0, "June reaches past the cutoff");
+    assert_eq!(
+        <pierre_store::Postgres as common::RawSql>::raw_count(&db.url, "jwt_usage").await?,
+        1
+    );
+    let dropped: Option<i64> = sqlx::query_scalar(prune)
+        .bind(datetime!(2026-07-01 00:00 UTC))
+        .fetch_one(&mut session)
+        .await?;
+    assert_eq!(dropped, Some(1), "June lies wholly before the cutoff");
+    Ok(())
+}
+
+/// Pruning while a transaction reads api_key_usage: dropping a partition waits for that
+/// reader at most its lock timeout (1 s), then fails with SQLSTATE 55P03, and an insert
+/// into this month meanwhile waits no longer than that. Failed before the fix (the drop
+/// waited for the reader, every insert queued behind it) with `an insert into this month
+/// waited behind the prune`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_prune_waits_for_a_reader_only_up_to_its_lock_timeout()
+-> eyre::Result<()> {
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let (_, key) = seed_2019(&db.store).await?;
+    let mut reader = PgConnection::connect(&db.url).await?;
+    sqlx::query("BEGIN").execute(&mut reader).await?;
+    sqlx::query("SELECT COUNT(*) FROM api_key_usage")
+        .execute(&mut reader)
+        .await?;
+    let store = db.store.clone();
+    let prune = tokio::spawn(async move {
+        store
+            .prune_usage(datetime!(2019-03-15 00:00 UTC), 100, |_| {})
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let insert = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        db.store
+            .record_api_usage(&ApiKeyUsage::new(key, "/now", "GET", 200)),
+    )
+    .await;
+    let waited = started.elapsed();
+    let pruned = tokio::time::timeout(std::time::Duration::from_secs(5), prune).await;
+    sqlx::query("COMMIT").execute(&mut reader).await?;
+    assert!(
+        insert.is_ok(),
+        "an insert into this month waited behind the prune"
+    );
+    insert??;
+    assert!(waited < std::time::Duration::from_secs(2), "{waited:?}");
+    match pruned.map_err(|_| eyre::eyre!("the prune waited for the reader"))?? {
+        Err(pierre_store::Error::Database(sqlx::Error::Database(error))) => {
+            assert_eq!(error.code().as_deref(), Some("55P03"), "{error}");
+        }
+        other => panic!("expected a lock timeout, got {other:?}"),
+    }
+    // Once the reader is gone, the prune goes through.
+    let report = db
+        .store
+        .prune_usage(datetime!(2019-03-15 00:00 UTC), 100, |_| {})
+        .await?;
+    assert_eq!(report.api_key_usage, 7);
+    Ok(())
+}
+
+/// The upgrade hands `create_usage_partitions` one instant per month that holds rows, not
+/// every timestamp: an array of every distinct timestamp passes PostgreSQL's 1 GB
+/// allocation limit past ~67M rows (`invalid memory alloc request size`), which no test
+/// can reach here. Runs the migration's own array expression over 60 rows in two months,
+/// before the upgrade. Failed before the fix with `left: 34, right: 6`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partition_upgrade_passes_one_instant_per_month() -> eyre::Result<()> {
+    let migration =
+        include_str!("../migrations/postgres/20261203000001_usage_partitioned_by_month.sql");
+    let call = "SELECT create_usage_partitions(ARRAY(";
+    let start = migration
+        .find(call)
+        .ok_or_else(|| eyre::eyre!("the migration calls create_usage_partitions"))?
+        + call.len();
+    let end = start
+        + migration[start..]
+            .find("));")
+            .ok_or_else(|| eyre::eyre!("the call ends with `));`"))?;
+    // Read from the tables before they are renamed for the copy.
+    let months = migration[start..end].replace("_unpartitioned", "");
+
+    let (url, _cleanup) = <pierre_store::Postgres as TestBackend>::fresh_database().await?;
+    let store = Store::<pierre_store::Postgres>::new(&url, EncryptionKey::generate()).await?;
+    store.migrate_to(BEFORE_PARTITIONS).await?;
+    let (user, key) = user_and_key(&store, "many@example.com").await?;
+    for i in 0..30 {
+        let at = datetime!(2024-01-01 00:00 UTC) + Duration::hours(i * 40);
+        store.record_api_usage(&api_at(key, at, "/many")).await?;
+        store.record_jwt_usage(&jwt_at(user, at, "/many")).await?;
+    }
+    store.close().await;
+    let mut conn = PgConnection::connect(&url).await?;
+    let count: i32 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT cardinality(ARRAY({months}))"
+    )))
+    .fetch_one(&mut conn)
+    .await?;
+    // January and February 2024, and now with the three months after it.
+    assert_eq!(count, 6);
+    Ok(())
+}

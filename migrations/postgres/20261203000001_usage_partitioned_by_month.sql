@@ -26,11 +26,19 @@
 -- are named after the parent table's with the same suffix (idx_jwt_usage_user_id_timestamp
 -- _pYYYY_MM, jwt_usage_id_timestamp_key_pYYYY_MM), so that query plans name the index
 -- they use.
+-- Each partition is made as a plain table (LIKE the parent) and then attached: ATTACH
+-- PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on the parent, which neither waits
+-- for open readers nor holds up inserts into other months (CREATE TABLE ... PARTITION OF
+-- takes ACCESS EXCLUSIVE: it queued behind any open reader of the table, with every insert
+-- queued behind it, and could deadlock with a recorder batch writing both tables).
+-- Runs with DateStyle ISO and TimeZone UTC whatever the session's, so that the bounds are
+-- read the same everywhere.
 -- Returns the number of partitions created. Safe to run concurrently: a partition created meanwhile by another
 -- session is taken as it is. Runs with the caller's rights: the caller must own the usage
 -- tables (the store's role, which applied the migrations, does).
 CREATE FUNCTION create_usage_partitions(p_instants timestamptz[]) RETURNS integer
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET datestyle = 'ISO, YMD' SET timezone = 'UTC'
+AS $$
 DECLARE
     v_month   timestamp;
     v_parent  text;
@@ -48,8 +56,11 @@ BEGIN
             CONTINUE WHEN to_regclass(quote_ident(v_name)) IS NOT NULL;
             BEGIN
                 EXECUTE format(
-                    'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
-                    v_name, v_parent,
+                    'CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                    v_name, v_parent);
+                EXECUTE format(
+                    'ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                    v_parent, v_name,
                     to_char(v_month, 'YYYY-MM-DD') || ' 00:00:00+00',
                     to_char(v_month + interval '1 month', 'YYYY-MM-DD') || ' 00:00:00+00');
                 FOR v_index, v_like IN
@@ -72,38 +83,46 @@ BEGIN
 END
 $$;
 
--- Drops every partition of p_parent (api_key_usage or jwt_usage) whose whole range lies
--- before p_cutoff, and returns how many rows they held (counted before each drop, so that
--- pruning reports the rows it removed). Partitions reaching p_cutoff or later are left to
--- a DELETE. Runs with the caller's rights.
-CREATE FUNCTION drop_usage_partitions_before(p_parent text, p_cutoff timestamptz)
+-- Drops the oldest partition of p_parent (api_key_usage or jwt_usage) whose whole range
+-- lies before p_cutoff, and returns how many rows it held (counted before the drop, with
+-- the partition locked against inserts, so that pruning reports the rows it removed);
+-- NULL when there is none. Partitions reaching p_cutoff or later are left to a DELETE.
+-- One partition per call: the ACCESS EXCLUSIVE lock that dropping a partition takes on
+-- the parent is held only for that drop, and waits at most lock_timeout (1 s) for open
+-- readers of the table, meanwhile holding up inserts, then fails with SQLSTATE 55P03.
+-- Runs with DateStyle ISO and TimeZone UTC whatever the session's: the bounds are read
+-- back from their text (pg_get_expr), whose form depends on both. Runs with the caller's
+-- rights.
+CREATE FUNCTION drop_oldest_usage_partition_before(p_parent text, p_cutoff timestamptz)
 RETURNS bigint
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET datestyle = 'ISO, YMD' SET timezone = 'UTC'
+    SET lock_timeout = '1s'
+AS $$
 DECLARE
     v_partition regclass;
     v_rows      bigint;
-    v_dropped   bigint := 0;
 BEGIN
     IF p_parent NOT IN ('api_key_usage', 'jwt_usage') THEN
-        RAISE EXCEPTION 'drop_usage_partitions_before: % is not a usage table', p_parent
+        RAISE EXCEPTION 'drop_oldest_usage_partition_before: % is not a usage table', p_parent
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR v_partition IN
-        SELECT p.partition FROM (
-            SELECT c.oid::regclass AS partition,
-                substring(pg_get_expr(c.relpartbound, c.oid)
-                          FROM 'TO \(''([^'']+)''\)')::timestamptz AS upper_bound
-            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = p_parent::regclass
-        ) p
-        WHERE p.upper_bound <= p_cutoff
-        ORDER BY p.upper_bound
-    LOOP
-        EXECUTE format('SELECT COUNT(*) FROM %s', v_partition) INTO v_rows;
-        EXECUTE format('DROP TABLE %s', v_partition);
-        v_dropped := v_dropped + v_rows;
-    END LOOP;
-    RETURN v_dropped;
+    SELECT p.partition INTO v_partition FROM (
+        SELECT c.oid::regclass AS partition,
+            substring(pg_get_expr(c.relpartbound, c.oid)
+                      FROM 'TO \(''([^'']+)''\)')::timestamptz AS upper_bound
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = p_parent::regclass
+    ) p
+    WHERE p.upper_bound <= p_cutoff
+    ORDER BY p.upper_bound
+    LIMIT 1;
+    IF v_partition IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_partition);
+    EXECUTE format('SELECT COUNT(*) FROM %s', v_partition) INTO v_rows;
+    EXECUTE format('DROP TABLE %s', v_partition);
+    RETURN v_rows;
 END
 $$;
 
@@ -160,9 +179,11 @@ CREATE INDEX idx_jwt_usage_user_id_timestamp ON jwt_usage (user_id, timestamp);
 
 -- The months that hold rows, and this month with the three after it (the store keeps
 -- creating months ahead at every `migrate` and `maintain`).
+-- One instant per month (an array of every distinct timestamp would pass PostgreSQL's 1 GB
+-- allocation limit past ~67M rows).
 SELECT create_usage_partitions(ARRAY(
-    SELECT timestamp FROM api_key_usage_unpartitioned
-    UNION SELECT timestamp FROM jwt_usage_unpartitioned
+    SELECT date_trunc('month', timestamp, 'UTC') FROM api_key_usage_unpartitioned
+    UNION SELECT date_trunc('month', timestamp, 'UTC') FROM jwt_usage_unpartitioned
     UNION SELECT now() + make_interval(months => n) FROM generate_series(0, 3) AS n));
 
 INSERT INTO api_key_usage OVERRIDING SYSTEM VALUE SELECT * FROM api_key_usage_unpartitioned;

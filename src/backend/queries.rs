@@ -332,17 +332,22 @@ pub trait UsageQueries: sqlx::Database {
     /// (PostgreSQL: SQLSTATE 23514, "no partition of relation ... found for row"). Never
     /// on SQLite.
     fn is_missing_partition(error: &sqlx::Error) -> bool;
-    /// On PostgreSQL, drops every `api_key_usage` partition whose whole month lies before
-    /// `cutoff`; returns the rows they held. SQLite runs nothing and returns 0.
-    fn drop_api_key_usage_partitions_before(
+    /// Whether `error` says the role lacks a privilege (PostgreSQL: SQLSTATE 42501,
+    /// insufficient_privilege, e.g. it does not own the usage tables). Never on SQLite.
+    fn is_insufficient_privilege(error: &sqlx::Error) -> bool;
+    /// On PostgreSQL, drops the oldest `api_key_usage` partition whose whole month lies
+    /// before `cutoff` (in its own statement, waiting at most 1 s for its lock); returns the
+    /// rows it held, or `None` when there is no such partition. SQLite runs nothing and
+    /// returns `None`.
+    fn drop_oldest_api_key_usage_partition_before(
         pool: &Pool<Self>,
         cutoff: Timestamp,
-    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
-    /// As [`UsageQueries::drop_api_key_usage_partitions_before`], for `jwt_usage`.
-    fn drop_jwt_usage_partitions_before(
+    ) -> impl Future<Output = sqlx::Result<Option<u64>>> + Send;
+    /// As [`UsageQueries::drop_oldest_api_key_usage_partition_before`], for `jwt_usage`.
+    fn drop_oldest_jwt_usage_partition_before(
         pool: &Pool<Self>,
         cutoff: Timestamp,
-    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Option<u64>>> + Send;
     /// One aggregate over the usage of every API key of the user.
     fn select_usage_stats(
         pool: &Pool<Self>,

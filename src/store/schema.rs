@@ -41,7 +41,11 @@ impl<B: Backend> Store<B> {
     /// Applies the migrations this build embeds that the database lacks, then (on
     /// PostgreSQL) creates the usage partitions of the current month and the
     /// [`USAGE_PARTITION_MONTHS_AHEAD`](crate::USAGE_PARTITION_MONTHS_AHEAD) months after
-    /// it that are missing, as [`Store::create_usage_partitions`] does. Idempotent: a
+    /// it that are missing, as [`Store::create_usage_partitions`] does. A role that does not
+    /// own the usage tables may not create them (SQLSTATE 42501): when the current month's
+    /// partitions exist, a warning is logged and `migrate` succeeds (inserts of a later
+    /// month fail loudly until the owner creates its partitions, e.g. with
+    /// `pierre-store maintain`). Idempotent: a
     /// second call changes nothing (until a new month begins). Versions are recorded in
     /// `_sqlx_migrations`.
     ///
@@ -52,15 +56,34 @@ impl<B: Backend> Store<B> {
     /// migration's checksum differs from the embedded file, or when the database has applied
     /// a migration this build does not know (it is newer than this build). Nothing is
     /// applied in the last two cases. [`Error::Database`](crate::Error::Database) when the
-    /// partitions cannot be created.
+    /// current month's partitions are missing and cannot be created.
     pub async fn migrate(&self) -> Result<()> {
         self.observe("migrate", async move {
             B::migrate(&self.pool, None).await?;
-            self.create_partitions_ahead(super::USAGE_PARTITION_MONTHS_AHEAD)
-                .await?;
-            Ok(())
+            self.create_partitions_after_migrate().await
         })
         .await
+    }
+
+    /// The partitions [`Store::migrate`] makes: the months ahead, or, for a role that may
+    /// not create partitions, a check that the current month's exist.
+    async fn create_partitions_after_migrate(&self) -> Result<()> {
+        match self
+            .create_partitions_ahead(super::USAGE_PARTITION_MONTHS_AHEAD)
+            .await
+        {
+            Err(Error::Database(error)) if B::is_insufficient_privilege(&error) => {
+                // Creates nothing when this month's partitions exist, so needs no privilege.
+                self.create_partitions_ahead(0).await?;
+                tracing::warn!(
+                    %error,
+                    "usage partitions of the months ahead not created (the role does not \
+                     own the usage tables): run `pierre-store maintain` as their owner"
+                );
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// Applies pending migrations up to and including `version`, which must be the version

@@ -112,8 +112,13 @@ pub struct PruneReport {
 
 impl<B: Backend> Store<B> {
     /// Deletes usage rows (per API key and per JWT user) stamped before `cutoff`. On
-    /// PostgreSQL, first drops every monthly partition lying wholly before `cutoff` (its
-    /// rows counted, then gone at once, leaving no dead rows behind); then, on both
+    /// PostgreSQL, first drops every monthly partition lying wholly before `cutoff`, oldest
+    /// first and one per statement (its rows counted, then gone at once, leaving no dead
+    /// rows behind). Each drop takes an ACCESS EXCLUSIVE lock on its table: it waits for
+    /// transactions reading the table, holding up inserts meanwhile, at most 1 s, then
+    /// fails ([`Error::Database`], SQLSTATE 55P03; run it again later). A role that does not
+    /// own the usage tables may not drop partitions (SQLSTATE 42501): it then deletes
+    /// their rows instead, as below, and a warning is logged. Then, on both
     /// backends, deletes what is left before `cutoff` (on PostgreSQL only in the partition
     /// holding `cutoff`), oldest first, `batch_size` rows per statement so that other
     /// writers are never blocked for long. Calls `progress` after the partitions are
@@ -123,7 +128,8 @@ impl<B: Backend> Store<B> {
     /// Runs on the primary.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`].
+    /// [`Error::InvalidInput`] for a zero batch size; [`Error::Database`] (among them a
+    /// partition's lock not had within 1 s).
     pub async fn prune_usage(
         &self,
         cutoff: time::OffsetDateTime,
@@ -137,10 +143,17 @@ impl<B: Backend> Store<B> {
             validate::timestamp("cutoff", cutoff)?;
             let cutoff = cutoff.into();
             let limit = i64::from(batch_size);
-            let mut report = PruneReport {
-                api_key_usage: B::drop_api_key_usage_partitions_before(&self.pool, cutoff).await?,
-                jwt_usage: B::drop_jwt_usage_partitions_before(&self.pool, cutoff).await?,
-            };
+            let mut report = PruneReport::default();
+            if let Err(error) = self.drop_partitions_before(cutoff, &mut report).await {
+                if !B::is_insufficient_privilege(&error) {
+                    return Err(error.into());
+                }
+                tracing::warn!(
+                    %error,
+                    "usage partitions not dropped (the role does not own the usage tables): \
+                     their rows are deleted instead"
+                );
+            }
             progress(&report);
             loop {
                 let deleted = B::delete_api_key_usage_before(&self.pool, cutoff, limit).await?;
@@ -163,6 +176,25 @@ impl<B: Backend> Store<B> {
         .await
     }
 
+    /// Drops, oldest first, the partitions of both usage tables lying wholly before
+    /// `cutoff`, one per statement, adding their rows to `report`.
+    async fn drop_partitions_before(
+        &self,
+        cutoff: Timestamp,
+        report: &mut PruneReport,
+    ) -> sqlx::Result<()> {
+        while let Some(rows) =
+            B::drop_oldest_api_key_usage_partition_before(&self.pool, cutoff).await?
+        {
+            report.api_key_usage += rows;
+        }
+        while let Some(rows) = B::drop_oldest_jwt_usage_partition_before(&self.pool, cutoff).await?
+        {
+            report.jwt_usage += rows;
+        }
+        Ok(())
+    }
+
     /// On PostgreSQL, creates the monthly partitions of `api_key_usage` and `jwt_usage` for
     /// the current month (UTC) and the `months_ahead` months after it, where missing;
     /// returns how many it created (0 when all exist, and always on SQLite, whose usage
@@ -170,6 +202,10 @@ impl<B: Backend> Store<B> {
     /// [`Store::migrate`] runs it with [`USAGE_PARTITION_MONTHS_AHEAD`]; run it (or
     /// `pierre-store maintain`) from a daily or monthly job so that inserts never have to
     /// create a partition themselves (they would, on demand, rather than fail).
+    ///
+    /// Runs on the primary. Creating a partition takes only a SHARE UPDATE EXCLUSIVE lock
+    /// on each usage table (the partition is made apart, then attached): it does not wait
+    /// for readers of the tables, nor hold up inserts into existing months.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for `months_ahead` above 120; [`Error::Database`] (e.g. the

@@ -33,30 +33,34 @@ impl UsageQueries for Postgres {
             if e.code().as_deref() == Some("23514") && e.constraint().is_none())
     }
 
-    async fn drop_api_key_usage_partitions_before(
-        pool: &PgPool,
-        cutoff: Timestamp,
-    ) -> sqlx::Result<u64> {
-        let rows = sqlx::query_scalar!(
-            r#"SELECT drop_usage_partitions_before('api_key_usage', $1) AS "rows!""#,
-            cutoff as _
-        )
-        .fetch_one(pool)
-        .await?;
-        Ok(u64::try_from(rows).unwrap_or(0))
+    fn is_insufficient_privilege(error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("42501"))
     }
 
-    async fn drop_jwt_usage_partitions_before(
+    async fn drop_oldest_api_key_usage_partition_before(
         pool: &PgPool,
         cutoff: Timestamp,
-    ) -> sqlx::Result<u64> {
+    ) -> sqlx::Result<Option<u64>> {
         let rows = sqlx::query_scalar!(
-            r#"SELECT drop_usage_partitions_before('jwt_usage', $1) AS "rows!""#,
+            r#"SELECT drop_oldest_usage_partition_before('api_key_usage', $1) AS "rows""#,
             cutoff as _
         )
         .fetch_one(pool)
         .await?;
-        Ok(u64::try_from(rows).unwrap_or(0))
+        Ok(rows.map(|rows| u64::try_from(rows).unwrap_or(0)))
+    }
+
+    async fn drop_oldest_jwt_usage_partition_before(
+        pool: &PgPool,
+        cutoff: Timestamp,
+    ) -> sqlx::Result<Option<u64>> {
+        let rows = sqlx::query_scalar!(
+            r#"SELECT drop_oldest_usage_partition_before('jwt_usage', $1) AS "rows""#,
+            cutoff as _
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(rows.map(|rows| u64::try_from(rows).unwrap_or(0)))
     }
 
     async fn insert_api_key_usage(pool: &PgPool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {

@@ -23,18 +23,22 @@ impl UsageQueries for Sqlite {
         false
     }
 
-    async fn drop_api_key_usage_partitions_before(
-        _pool: &SqlitePool,
-        _cutoff: Timestamp,
-    ) -> sqlx::Result<u64> {
-        Ok(0)
+    fn is_insufficient_privilege(_error: &sqlx::Error) -> bool {
+        false
     }
 
-    async fn drop_jwt_usage_partitions_before(
+    async fn drop_oldest_api_key_usage_partition_before(
         _pool: &SqlitePool,
         _cutoff: Timestamp,
-    ) -> sqlx::Result<u64> {
-        Ok(0)
+    ) -> sqlx::Result<Option<u64>> {
+        Ok(None)
+    }
+
+    async fn drop_oldest_jwt_usage_partition_before(
+        _pool: &SqlitePool,
+        _cutoff: Timestamp,
+    ) -> sqlx::Result<Option<u64>> {
+        Ok(None)
     }
 
     async fn insert_api_key_usage(pool: &SqlitePool, row: &ApiKeyUsageRow) -> sqlx::Result<u64> {
