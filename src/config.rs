@@ -56,7 +56,10 @@ pub struct StoreConfig {
     /// The most a replica may trail the primary and still serve reads
     /// (`DATABASE_READ_MAX_LAG_MS`, milliseconds, default 1000), as the replica itself
     /// measures it: none when it has replayed all the WAL it received, else the time
-    /// since the last transaction it replayed committed on the primary.
+    /// since the last transaction it replayed committed on the primary. A replica whose WAL
+    /// receiver does not follow the primary (none running; where the role may see it, not
+    /// streaming or silent for longer than this bound and 3/4 of its
+    /// `wal_receiver_timeout`) is skipped whatever its lag: see the README, "Read replicas".
     pub read_max_lag: Duration,
     /// How long a replica's health (reachable, lag) is trusted before it is measured again
     /// (`DATABASE_READ_CHECK_INTERVAL_MS`, milliseconds, default 1000). A read may thus go

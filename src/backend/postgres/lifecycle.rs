@@ -11,7 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
+        rows::{AppliedMigrationRow, ReplicaHealthRow, SessionProbeRow, TableCountsRow},
     },
 };
 
@@ -176,13 +176,23 @@ impl Lifecycle for Postgres {
         replica
     }
 
-    async fn select_replica_lag(replica: &PgPool) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar!(
+    async fn select_replica_health(replica: &PgPool) -> sqlx::Result<ReplicaHealthRow> {
+        // pg_stat_wal_receiver shows an ordinary role the pid only (status and times NULL);
+        // it has no row while no receiver runs (primary unreachable, bad primary_conninfo).
+        sqlx::query_as!(
+            ReplicaHealthRow,
             r#"SELECT CASE
                  WHEN NOT pg_is_in_recovery() THEN NULL
                  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
                  ELSE (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint
-               END AS "lag_ms""#
+               END AS "lag_ms",
+               r.pid IS NOT NULL AS "receiver!",
+               r.status = 'streaming' AS "streaming",
+               (EXTRACT(EPOCH FROM now() - r.last_msg_receipt_time) * 1000)::bigint AS "silence_ms",
+               (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_receiver_timeout')
+                 AS "receiver_timeout_ms!"
+             FROM (SELECT 1) AS one
+             LEFT JOIN pg_stat_wal_receiver AS r ON true"#
         )
         .fetch_one(replica)
         .await

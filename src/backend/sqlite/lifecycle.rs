@@ -11,7 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
+        rows::{AppliedMigrationRow, ReplicaHealthRow, SessionProbeRow, TableCountsRow},
     },
 };
 
@@ -131,7 +131,7 @@ impl Lifecycle for Sqlite {
         match *replica {}
     }
 
-    async fn select_replica_lag(replica: &Infallible) -> sqlx::Result<Option<i64>> {
+    async fn select_replica_health(replica: &Infallible) -> sqlx::Result<ReplicaHealthRow> {
         match *replica {}
     }
 }
