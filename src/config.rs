@@ -51,7 +51,9 @@ pub struct StoreConfig {
     /// (`DATABASE_READ_URLS`, comma-separated; default none). Reads that tolerate a little
     /// lag go to a healthy one of them, in turn; every other call stays on the primary.
     /// PostgreSQL only: [`Store::connect`](crate::Store::connect) refuses replicas on
-    /// SQLite with [`Error::Config`]. `Debug` hides their passwords.
+    /// SQLite with [`Error::Config`]. `Debug` hides their passwords. They are not checked
+    /// for a transaction pooler as `database_url` is (see `transaction_pooler`): point
+    /// them at the standbys directly or through a session pooler.
     pub read_urls: Vec<String>,
     /// The most a replica may trail the primary and still serve reads
     /// (`DATABASE_READ_MAX_LAG_MS`, milliseconds, default 1000), as the replica itself
@@ -70,8 +72,9 @@ pub struct StoreConfig {
     /// `max_prepared_statements` above 0): `DATABASE_TRANSACTION_POOLER`, `true` or
     /// `false` (default). When `false`, [`Store::connect`](crate::Store::connect) checks
     /// that one connection's statements stay in one server session and refuses a
-    /// transaction or statement pooler with [`Error::Config`] (sqlx's named prepared
-    /// statements break behind one). No effect on SQLite.
+    /// transaction pooler with [`Error::Config`] (sqlx's named prepared statements break
+    /// behind one; a statement-mode pooler refuses the check's transaction, an
+    /// [`Error::Database`]). No effect on SQLite.
     pub transaction_pooler: bool,
 }
 

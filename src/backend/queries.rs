@@ -38,9 +38,12 @@ pub trait Lifecycle: sqlx::Database {
     fn is_lost_statement(error: &sqlx::Error) -> bool;
     /// The server sessions behind two connections of `pool` (see [`SessionProbeRow`]):
     /// `pg_backend_pid()` three times, unnamed statements. Needs two connections at once
-    /// (both go back to the pool). `None` on a backend without server sessions.
+    /// (both go back to the pool); [`sqlx::Error::PoolTimedOut`] when the second one, or its
+    /// first statement, is not had within `wait`. `None` on a backend without server
+    /// sessions.
     fn probe_sessions(
         pool: &Pool<Self>,
+        wait: std::time::Duration,
     ) -> impl Future<Output = sqlx::Result<Option<SessionProbeRow>>> + Send;
     /// The migrations embedded in this build.
     fn migrator() -> &'static Migrator;

@@ -81,11 +81,28 @@ impl Lifecycle for Postgres {
             if matches!(e.code().as_deref(), Some("26000" | "42P05")))
     }
 
-    async fn probe_sessions(pool: &PgPool) -> sqlx::Result<Option<SessionProbeRow>> {
+    async fn probe_sessions(
+        pool: &PgPool,
+        wait: Duration,
+    ) -> sqlx::Result<Option<SessionProbeRow>> {
         let mut one = pool.acquire().await?;
         let first = select_backend_pid(&mut one).await?;
-        let mut transaction = pool.begin().await?;
-        let other = select_backend_pid(&mut transaction).await?;
+        // The second connection: a server at its connection limit (53300, which sqlx's
+        // pool retries until the acquire timeout) or a pooler with no free server
+        // connection (its BEGIN waits in the pooler's queue) must not hold this up.
+        let second = async {
+            let mut transaction = pool.begin().await?;
+            let other = select_backend_pid(&mut transaction).await?;
+            Ok::<_, sqlx::Error>((transaction, other))
+        };
+        let Ok(second) = tokio::time::timeout(wait, second).await else {
+            // Back in the pool before the caller goes on: dropped, it would return from a
+            // spawned task, and a read started meanwhile would try to open a connection
+            // of its own instead (for the whole acquire timeout at a connection limit).
+            one.return_to_pool().await;
+            return Err(sqlx::Error::PoolTimedOut);
+        };
+        let (transaction, other) = second?;
         let again = select_backend_pid(&mut one).await?;
         transaction.rollback().await?;
         Ok(Some(SessionProbeRow {

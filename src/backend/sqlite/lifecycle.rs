@@ -54,7 +54,10 @@ impl Lifecycle for Sqlite {
         false
     }
 
-    async fn probe_sessions(_pool: &SqlitePool) -> sqlx::Result<Option<SessionProbeRow>> {
+    async fn probe_sessions(
+        _pool: &SqlitePool,
+        _wait: Duration,
+    ) -> sqlx::Result<Option<SessionProbeRow>> {
         // An embedded database: no server sessions, no pooler.
         Ok(None)
     }
