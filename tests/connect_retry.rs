@@ -52,7 +52,11 @@ fn config(url: String, acquire_timeout: Duration) -> StoreConfig {
 mod postgres {
     use super::*;
 
-    /// Nothing listens on the port at first; the forwarder starts after [`DELAY`].
+    /// Nothing listens on the port at first; the forwarder starts after [`DELAY`]. This
+    /// documents sqlx, not the store: sqlx's pool itself retries a refused connection until
+    /// the acquire timeout (sqlx-core 0.9.0 `pool/inner.rs`), so it passes without the
+    /// store's retry too. [`connect_waits_while_connections_are_closed_at_once`] is the one
+    /// that guards the store's retry.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_waits_for_a_server_that_starts_listening_later() -> eyre::Result<()> {
         let port = free_port().await?;
@@ -151,7 +155,8 @@ mod postgres {
     /// warning) after a short wait instead of failing the connect; the store then works on
     /// its one connection. Before, `connect` waited the whole acquire timeout (sqlx's pool
     /// retries 53300) and failed with `PoolTimedOut` ("pool timed out while waiting for an
-    /// open connection").
+    /// open connection"). Through the pooler pass's session-mode PgBouncer the role's
+    /// limit holds the second BEGIN in PgBouncer's queue instead, with the same outcome.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_check_is_skipped_when_a_second_connection_cannot_be_had() -> eyre::Result<()> {
         let (url, cleanup) = Postgres::fresh_database_as_app_role().await?;
@@ -172,7 +177,13 @@ mod postgres {
             .fetch_one(store.pool())
             .await?;
         assert_eq!(one, 1);
+        // Behind a session-mode PgBouncer (the pooler pass) the second connection's BEGIN
+        // waits in PgBouncer's queue: had the check put it back in the pool, closing would
+        // wait for it (query_wait_timeout, 120 s, seen before it was closed instead).
+        let closing = Instant::now();
         store.close().await;
+        let took = closing.elapsed();
+        assert!(took < Duration::from_secs(5), "close took {took:?}");
         Ok(())
     }
 

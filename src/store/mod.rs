@@ -223,11 +223,12 @@ impl<B: Backend> Store<B> {
     /// skipped until it is healthy, not an error.
     ///
     /// Waits for a PostgreSQL server that is still starting, for at most
-    /// [`StoreConfig::acquire_timeout`] in all: a refused connection, one closed before the
-    /// server answers, "the database system is starting up" (and the other
-    /// `cannot_connect_now` states), too many connections, and PgBouncer's "server login
-    /// has been failing" / "server down" are retried with a pause that doubles from 50 ms
-    /// to 1 s (each retry is logged at INFO through `tracing`). A missing database, a
+    /// [`StoreConfig::acquire_timeout`] in all. sqlx's pool itself retries a refused
+    /// connection, "the database system is starting up" (and the other
+    /// `cannot_connect_now` states) and too many connections; on top of that, a connection
+    /// closed before the server answers and PgBouncer's "server login has been failing" /
+    /// "server down" are retried here with a pause that doubles from 50 ms to 1 s (each
+    /// retry is logged at INFO through `tracing`). A missing database, a
     /// refused login, a bad URL or TLS failure are returned at once, as is everything on
     /// SQLite.
     ///

@@ -90,21 +90,31 @@ impl Lifecycle for Postgres {
         // The second connection: a server at its connection limit (53300, which sqlx's
         // pool retries until the acquire timeout) or a pooler with no free server
         // connection (its BEGIN waits in the pooler's queue) must not hold this up.
-        let second = async {
-            let mut transaction = pool.begin().await?;
-            let other = select_backend_pid(&mut transaction).await?;
-            Ok::<_, sqlx::Error>((transaction, other))
-        };
-        let Ok(second) = tokio::time::timeout(wait, second).await else {
+        let two = tokio::time::timeout(wait, pool.acquire()).await;
+        let Ok(two) = two else {
             // Back in the pool before the caller goes on: dropped, it would return from a
             // spawned task, and a read started meanwhile would try to open a connection
             // of its own instead (for the whole acquire timeout at a connection limit).
             one.return_to_pool().await;
             return Err(sqlx::Error::PoolTimedOut);
         };
-        let (transaction, other) = second?;
-        let again = select_backend_pid(&mut one).await?;
-        transaction.rollback().await?;
+        let mut two = two?;
+        let probe = tokio::time::timeout(wait, async {
+            let mut transaction = sqlx::Connection::begin(&mut *two).await?;
+            let other = select_backend_pid(&mut transaction).await?;
+            let again = select_backend_pid(&mut one).await?;
+            transaction.rollback().await?;
+            Ok::<_, sqlx::Error>((other, again))
+        })
+        .await;
+        let Ok(probe) = probe else {
+            // Its BEGIN may still wait in a pooler's queue: closed, not returned to the
+            // pool, where its return would wait for the answer (and `Pool::close` with it).
+            drop(two.detach());
+            one.return_to_pool().await;
+            return Err(sqlx::Error::PoolTimedOut);
+        };
+        let (other, again) = probe?;
         Ok(Some(SessionProbeRow {
             first,
             other,
