@@ -67,7 +67,8 @@ pub struct ReplicaStats {
     /// The replica's URL with its password redacted.
     pub url: String,
     /// Whether it serves reads now: it answered its last health check with a lag within
-    /// [`StoreConfig::read_max_lag`], and has not failed a read since.
+    /// [`StoreConfig::read_max_lag`] and a WAL receiver following the primary (see the
+    /// README, "Read replicas"), and has not failed a read since.
     pub healthy: bool,
     /// Its lag at the last health check; `None` when it was unknown or the replica
     /// could not be reached.
