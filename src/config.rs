@@ -51,12 +51,17 @@ pub struct StoreConfig {
     /// (`DATABASE_READ_URLS`, comma-separated; default none). Reads that tolerate a little
     /// lag go to a healthy one of them, in turn; every other call stays on the primary.
     /// PostgreSQL only: [`Store::connect`](crate::Store::connect) refuses replicas on
-    /// SQLite with [`Error::Config`]. `Debug` hides their passwords.
+    /// SQLite with [`Error::Config`]. `Debug` hides their passwords. They are not checked
+    /// for a transaction pooler as `database_url` is (see `transaction_pooler`): point
+    /// them at the standbys directly or through a session pooler.
     pub read_urls: Vec<String>,
     /// The most a replica may trail the primary and still serve reads
     /// (`DATABASE_READ_MAX_LAG_MS`, milliseconds, default 1000), as the replica itself
     /// measures it: none when it has replayed all the WAL it received, else the time
-    /// since the last transaction it replayed committed on the primary.
+    /// since the last transaction it replayed committed on the primary. A replica whose WAL
+    /// receiver does not follow the primary (none running; where the role may see it, not
+    /// streaming or silent for longer than this bound and 3/4 of its
+    /// `wal_receiver_timeout`) is skipped whatever its lag: see the README, "Read replicas".
     pub read_max_lag: Duration,
     /// How long a replica's health (reachable, lag) is trusted before it is measured again
     /// (`DATABASE_READ_CHECK_INTERVAL_MS`, milliseconds, default 1000). A read may thus go
@@ -67,8 +72,9 @@ pub struct StoreConfig {
     /// `max_prepared_statements` above 0): `DATABASE_TRANSACTION_POOLER`, `true` or
     /// `false` (default). When `false`, [`Store::connect`](crate::Store::connect) checks
     /// that one connection's statements stay in one server session and refuses a
-    /// transaction or statement pooler with [`Error::Config`] (sqlx's named prepared
-    /// statements break behind one). No effect on SQLite.
+    /// transaction pooler with [`Error::Config`] (sqlx's named prepared statements break
+    /// behind one; a statement-mode pooler refuses the check's transaction, an
+    /// [`Error::Database`]). No effect on SQLite.
     pub transaction_pooler: bool,
     /// Most credentials (API keys and A2A clients, each) held in the in-process
     /// authentication cache (`DATABASE_AUTH_CACHE_ENTRIES`, default 100,000; 0 turns the

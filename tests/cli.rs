@@ -31,6 +31,7 @@ backend_tests!(
     backup_replace_swaps_in_a_complete_backup,
     demo_replaces_the_fixed_password_of_earlier_releases,
     maintain_and_backup_restore_keep_usage_partitions,
+    database_read_urls_in_the_environment_are_ignored,
     ; to_each_other: copy_moves_everything_to_the_other_backend,
 );
 
@@ -1029,6 +1030,45 @@ async fn read_only_commands_create_no_database<B: TestBackend>() -> eyre::Result
             && !new_key.exists(),
         "nothing created"
     );
+    Ok(())
+}
+
+/// The admin binary needs no replicas: `DATABASE_READ_URLS` in its environment (set for
+/// the application on the same host) is ignored, so `demo`, `status` and `copy --to sqlite:`
+/// work; before, opening any SQLite store failed with "SQLite has no read replicas".
+async fn database_read_urls_in_the_environment_are_ignored<B: TestBackend>() -> eyre::Result<()> {
+    let s = Setup::<B>::new().await?;
+    ok(s.run(&["init"]));
+    // A replica nobody listens on: used, it would only slow the reads down, not fail them.
+    let replicas = "postgres://reader@127.0.0.1:1/pierre";
+    let run = |args: &[&str]| {
+        s.command_with_key(&s.key_path(), args)
+            .env("DATABASE_READ_URLS", replicas)
+            .output()
+            .expect("the binary runs")
+    };
+    ok(run(&["demo"]));
+    ok(run(&["status"]));
+    let target = s.dir.path().join("copy-target.db");
+    let printed = ok(run(&[
+        "copy",
+        "--to",
+        &format!("sqlite:{}", target.display()),
+    ]));
+    assert!(printed.contains("copied into"), "{printed}");
+    let copied = Store::<pierre_store::Sqlite>::new(
+        &format!("sqlite:{}", target.display()),
+        EncryptionKey::load(&s.key_path())?,
+    )
+    .await?;
+    assert!(
+        copied
+            .get_user_by_email("demo@pierre.example")
+            .await?
+            .is_some(),
+        "the demo user is copied"
+    );
+    copied.close().await;
     Ok(())
 }
 

@@ -12,8 +12,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{forward, missing_database_url, postgres_server_url, with_database};
+use common::{
+    Cleanup, TestBackend, forward, missing_database_url, postgres_server_url, with_database,
+};
 use pierre_store::{EncryptionKey, Error, Postgres, Store, StoreConfig};
+use sqlx::Connection;
 use tokio::net::TcpListener;
 
 /// How long the "server" stays unreachable in the tests that wait for it.
@@ -49,7 +52,11 @@ fn config(url: String, acquire_timeout: Duration) -> StoreConfig {
 mod postgres {
     use super::*;
 
-    /// Nothing listens on the port at first; the forwarder starts after [`DELAY`].
+    /// Nothing listens on the port at first; the forwarder starts after [`DELAY`]. This
+    /// documents sqlx, not the store: sqlx's pool itself retries a refused connection until
+    /// the acquire timeout (sqlx-core 0.9.0 `pool/inner.rs`), so it passes without the
+    /// store's retry too. [`connect_waits_while_connections_are_closed_at_once`] is the one
+    /// that guards the store's retry.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_waits_for_a_server_that_starts_listening_later() -> eyre::Result<()> {
         let port = free_port().await?;
@@ -140,6 +147,43 @@ mod postgres {
             waited >= timeout - Duration::from_millis(100) && waited < timeout * 2,
             "failed after {waited:?} with an acquire timeout of {timeout:?}"
         );
+        Ok(())
+    }
+
+    /// A role allowed one connection (`CONNECTION LIMIT 1`, as a nearly full server): the
+    /// pooler check's second connection cannot be had, so the check is skipped (with a
+    /// warning) after a short wait instead of failing the connect; the store then works on
+    /// its one connection. Before, `connect` waited the whole acquire timeout (sqlx's pool
+    /// retries 53300) and failed with `PoolTimedOut` ("pool timed out while waiting for an
+    /// open connection"). Through the pooler pass's session-mode PgBouncer the role's
+    /// limit holds the second BEGIN in PgBouncer's queue instead, with the same outcome.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connect_check_is_skipped_when_a_second_connection_cannot_be_had() -> eyre::Result<()> {
+        let (url, cleanup) = Postgres::fresh_database_as_app_role().await?;
+        let Cleanup::PgAppDatabase { admin_url, role } = &cleanup else {
+            eyre::bail!("an app-role database");
+        };
+        let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {role} CONNECTION LIMIT 1"
+        )))
+        .execute(&mut admin)
+        .await?;
+        let started = Instant::now();
+        let store = Store::<Postgres>::connect(config(url, Duration::from_secs(10))).await?;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "connect took {took:?}");
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(one, 1);
+        // Behind a session-mode PgBouncer (the pooler pass) the second connection's BEGIN
+        // waits in PgBouncer's queue: had the check put it back in the pool, closing would
+        // wait for it (query_wait_timeout, 120 s, seen before it was closed instead).
+        let closing = Instant::now();
+        store.close().await;
+        let took = closing.elapsed();
+        assert!(took < Duration::from_secs(5), "close took {took:?}");
         Ok(())
     }
 

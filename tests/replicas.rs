@@ -545,6 +545,114 @@ mod postgres {
         Ok(())
     }
 
+    /// Points the standby's `primary_conninfo` back at what it was when dropped (the test
+    /// set it to a port where nothing listens).
+    struct RestoreConninfoOnDrop(String);
+
+    impl Drop for RestoreConninfoOnDrop {
+        fn drop(&mut self) {
+            let restore = self.0.clone();
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(set_primary_conninfo(&restore)))
+            })
+            .join();
+        }
+    }
+
+    /// Sets the standby's `primary_conninfo` (ALTER SYSTEM, then a reload: PostgreSQL 13+
+    /// restarts the WAL receiver with it).
+    async fn set_primary_conninfo(conninfo: &str) -> eyre::Result<()> {
+        let mut conn = PgConnection::connect(&env("TEST_POSTGRES_REPLICA_URL")).await?;
+        let alter: String =
+            sqlx::query_scalar("SELECT format('ALTER SYSTEM SET primary_conninfo = %L', $1::text)")
+                .bind(conninfo)
+                .fetch_one(&mut conn)
+                .await?;
+        sqlx::query(AssertSqlSafe(alter)).execute(&mut conn).await?;
+        sqlx::query("SELECT pg_reload_conf()")
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// A standby cut off from its primary (its `primary_conninfo` pointed at a port where
+    /// nothing listens) has replayed all it received, so its replay lag reads 0; it must
+    /// still be skipped: lag-tolerant reads go to the primary and see a write the standby
+    /// never got. Once the link is back, the standby serves again. Both as the superuser
+    /// (who sees the WAL receiver's status and last message time) and as the ordinary role
+    /// (who sees only whether a receiver runs). Before the fix the standby served the stale
+    /// list (`left: ["cut@example.com"]`, right: both users).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replica_cut_off_from_its_primary_sends_reads_to_the_primary() -> eyre::Result<()> {
+        let _serial = SERIAL.lock().await;
+        for as_app_role in [false, true] {
+            let db = ReplicaDb::new(as_app_role, |config| {
+                config.read_check_interval = Duration::from_millis(100);
+            })
+            .await?;
+            db.store
+                .create_user(&User::new("cut@example.com", "hash"))
+                .await?;
+            eventually("the standby lists the first user", || async {
+                Ok(db.emails().await? == ["cut@example.com"])
+            })
+            .await?;
+            assert_eq!(db.store.primary_lag_tolerant_reads(), 0);
+
+            let mut standby_admin =
+                PgConnection::connect(&env("TEST_POSTGRES_REPLICA_URL")).await?;
+            let conninfo: String = sqlx::query_scalar("SELECT current_setting('primary_conninfo')")
+                .fetch_one(&mut standby_admin)
+                .await?;
+            let _restore = RestoreConninfoOnDrop(conninfo.clone());
+            set_primary_conninfo("host=127.0.0.1 port=1 user=postgres connect_timeout=2").await?;
+            eventually("the standby's WAL receiver stops streaming", || async {
+                let mut conn = PgConnection::connect(&env("TEST_POSTGRES_REPLICA_URL")).await?;
+                let streaming: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'",
+                )
+                .fetch_one(&mut conn)
+                .await?;
+                Ok(streaming == 0)
+            })
+            .await?;
+            let mut user = User::new("unseen@example.com", "hash");
+            user.status = UserStatus::Active;
+            db.store.create_user(&user).await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut on_replica = PgConnection::connect(&db.replica_url).await?;
+            let replicated: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'unseen@example.com'")
+                    .fetch_one(&mut on_replica)
+                    .await?;
+            assert_eq!(replicated, 0, "the cut-off standby cannot have it");
+
+            let replica_reads = db.replica_reads();
+            assert_eq!(
+                db.emails().await?,
+                ["cut@example.com", "unseen@example.com"]
+            );
+            assert_eq!(
+                db.replica_reads(),
+                replica_reads,
+                "the cut-off standby served a read"
+            );
+            assert_eq!(db.store.primary_lag_tolerant_reads(), 1);
+            assert!(!db.store.replica_stats()[0].healthy);
+
+            set_primary_conninfo(&conninfo).await?;
+            eventually("reads return to the standby", || async {
+                let emails = db.emails().await?;
+                Ok(emails.len() == 2 && db.replica_reads() > replica_reads)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Tenant-scoped reads (row-level security, the tenant set per statement) and the
     /// health check work on the standby as the ordinary application role.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,9 +38,12 @@ pub trait Lifecycle: sqlx::Database {
     fn is_lost_statement(error: &sqlx::Error) -> bool;
     /// The server sessions behind two connections of `pool` (see [`SessionProbeRow`]):
     /// `pg_backend_pid()` three times, unnamed statements. Needs two connections at once
-    /// (both go back to the pool). `None` on a backend without server sessions.
+    /// (both go back to the pool); [`sqlx::Error::PoolTimedOut`] when the second one, or its
+    /// first statement, is not had within `wait`. `None` on a backend without server
+    /// sessions.
     fn probe_sessions(
         pool: &Pool<Self>,
+        wait: std::time::Duration,
     ) -> impl Future<Output = sqlx::Result<Option<SessionProbeRow>>> + Send;
     /// The migrations embedded in this build.
     fn migrator() -> &'static Migrator;
@@ -84,13 +87,11 @@ pub trait Lifecycle: sqlx::Database {
     ) -> sqlx::Result<Self::ReplicaPool>;
     /// The replica's pool, to run the usual statements on.
     fn replica_pool(replica: &Self::ReplicaPool) -> &Pool<Self>;
-    /// How far the replica trails its primary, in milliseconds, measured on the replica:
-    /// 0 when it has replayed all the WAL it received, else the time since the last
-    /// transaction it replayed committed; `None` when unknown (nothing replayed yet, or
-    /// the server is not a standby, e.g. a promoted one that no longer follows).
-    fn select_replica_lag(
+    /// What the replica knows of its lag and of its link to the primary (see
+    /// [`ReplicaHealthRow`]), measured on the replica.
+    fn select_replica_health(
         replica: &Self::ReplicaPool,
-    ) -> impl Future<Output = sqlx::Result<Option<i64>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<ReplicaHealthRow>> + Send;
 }
 
 /// `users`.

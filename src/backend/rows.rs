@@ -385,6 +385,28 @@ pub struct SessionProbeRow {
     pub again: i32,
 }
 
+/// A replica's own view of its lag and of its WAL receiver (PostgreSQL:
+/// `pg_stat_wal_receiver`).
+#[derive(Debug)]
+pub struct ReplicaHealthRow {
+    /// Milliseconds it trails: 0 when it has replayed all the WAL it received, else the
+    /// time since the last transaction it replayed committed; `None` when unknown (nothing
+    /// replayed yet, or the server is not a standby, e.g. a promoted one).
+    pub lag_ms: Option<i64>,
+    /// Whether a WAL receiver process runs (visible to every role).
+    pub receiver: bool,
+    /// Whether that receiver is streaming; `None` when the role may not see it (only
+    /// superusers and members of `pg_read_all_stats` do) or no receiver runs.
+    pub streaming: Option<bool>,
+    /// Milliseconds since the receiver last heard from the primary (WAL or keepalive);
+    /// `None` as for `streaming`.
+    pub silence_ms: Option<i64>,
+    /// The replica's `wal_receiver_timeout` in milliseconds (0: disabled). A receiver that
+    /// has heard nothing for half of it asks the primary for a keepalive, and gives up the
+    /// connection after all of it.
+    pub receiver_timeout_ms: i64,
+}
+
 /// Row counts of every table, and the database's size on disk.
 #[derive(Debug)]
 pub struct TableCountsRow {

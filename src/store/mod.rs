@@ -164,25 +164,41 @@ const TRANSACTION_POOLER: &str = "the database URL reaches PostgreSQL through a 
     (StoreConfig::transaction_pooler). \
     See the README, \"Behind a connection pooler\"";
 
+/// How long the pooler check waits for its second connection (capped by the acquire
+/// timeout): more than a TLS handshake to a distant server, much less than sqlx's retries
+/// of a server at its connection limit (which run until the acquire timeout).
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
 /// Refuses a pool whose connections do not keep one server session, unless
 /// `config.transaction_pooler` says the pooler copes (see
 /// [`StoreConfig::transaction_pooler`]). Skipped with a pool of one connection (the probe
-/// needs two at once).
+/// needs two at once), and skipped with a warning (`tracing`, WARN) when the second
+/// connection cannot be had within [`PROBE_WAIT`] (a server or role at its connection
+/// limit, a pooler with no free server connection).
 ///
 /// # Errors
-/// [`Error::Config`] behind a transaction or statement pooler; [`Error::Database`] when
-/// the probe itself fails otherwise.
+/// [`Error::Config`] behind a transaction pooler; [`Error::Database`] when the probe
+/// itself fails otherwise (a statement-mode pooler refuses its transaction).
 async fn refuse_transaction_pooler<B: Backend>(config: &StoreConfig, pool: &Pool<B>) -> Result<()> {
     if config.transaction_pooler || config.max_connections < 2 {
         return Ok(());
     }
-    match B::probe_sessions(pool).await {
+    match B::probe_sessions(pool, PROBE_WAIT.min(config.acquire_timeout)).await {
         Ok(Some(probe)) if probe.first == probe.other || probe.first != probe.again => {
             Err(Error::Config(TRANSACTION_POOLER.to_owned()))
         }
         Ok(_) => Ok(()),
         Err(error) if B::is_lost_statement(&error) => {
             Err(Error::Config(TRANSACTION_POOLER.to_owned()))
+        }
+        Err(sqlx::Error::PoolTimedOut) => {
+            tracing::warn!(
+                wait = ?PROBE_WAIT.min(config.acquire_timeout),
+                "no second database connection for the connection-pooler check (connection \
+                 limit reached?); check skipped: a transaction or statement pooler would go \
+                 unnoticed"
+            );
+            Ok(())
         }
         Err(error) => Err(error.into()),
     }
@@ -211,28 +227,34 @@ impl<B: Backend> Store<B> {
     /// skipped until it is healthy, not an error.
     ///
     /// Waits for a PostgreSQL server that is still starting, for at most
-    /// [`StoreConfig::acquire_timeout`] in all: a refused connection, one closed before the
-    /// server answers, "the database system is starting up" (and the other
-    /// `cannot_connect_now` states), too many connections, and PgBouncer's "server login
-    /// has been failing" / "server down" are retried with a pause that doubles from 50 ms
-    /// to 1 s (each retry is logged at INFO through `tracing`). A missing database, a
+    /// [`StoreConfig::acquire_timeout`] in all. sqlx's pool itself retries a refused
+    /// connection, "the database system is starting up" (and the other
+    /// `cannot_connect_now` states) and too many connections; on top of that, a connection
+    /// closed before the server answers and PgBouncer's "server login has been failing" /
+    /// "server down" are retried here with a pause that doubles from 50 ms to 1 s (each
+    /// retry is logged at INFO through `tracing`). A missing database, a
     /// refused login, a bad URL or TLS failure are returned at once, as is everything on
     /// SQLite.
     ///
     /// On PostgreSQL with `max_connections` of 2 or more, it then checks that one
     /// connection's statements stay in one server session (see
     /// [`StoreConfig::transaction_pooler`]); the second connection the check opens stays
-    /// in the pool.
+    /// in the pool. When that second connection cannot be had within 2 s (or the acquire
+    /// timeout if shorter: a server or role at its connection limit, a pooler with no free
+    /// server connection), the check is skipped with a warning (`tracing`, WARN) rather
+    /// than failing the connect.
     ///
     /// # Errors
     /// As [`Store::new`](crate::Store::new) (with [`Error::NotFound`](crate::Error::NotFound)
     /// also for a missing SQLite file when `create_if_missing` is off), and
     /// [`Error::Config`](crate::Error::Config) for inconsistent pool bounds, a malformed
     /// replica URL or one of another backend, any replica on SQLite, or a URL that
-    /// reaches PostgreSQL through a transaction or statement pooler unless
-    /// `transaction_pooler` is set (the message says what to do).
+    /// reaches PostgreSQL through a transaction pooler unless `transaction_pooler` is set
+    /// (the message says what to do).
     /// [`Error::Database`](crate::Error::Database) once the acquire timeout has passed with
-    /// the server still unreachable (the last connection error, or sqlx's `PoolTimedOut`).
+    /// the server still unreachable (the last connection error, or sqlx's `PoolTimedOut`),
+    /// and behind a statement-mode pooler, which refuses the check's transaction itself
+    /// (PgBouncer's own error; not tested). Replica URLs are not checked for a pooler.
     pub async fn connect(config: StoreConfig) -> Result<Self> {
         config::check_scheme::<B>(&config.database_url)?;
         config.validate()?;

@@ -1,7 +1,8 @@
 //! Read replicas: which pool serves a read that tolerates a little lag, each replica's
 //! health (reachable, lag within the bound), and the fall-back to the primary.
 //!
-//! A replica's health is measured on the replica itself (the backend's `select_replica_lag`)
+//! A replica's health is measured on the replica itself (the backend's `select_replica_health`:
+//! its replay lag, and whether its WAL receiver still follows the primary)
 //! when a read wants it and the last measure is older than the check interval; one read
 //! measures while the others go by the last result. A replica last seen healthy is measured
 //! before the read that wants it; one last seen unhealthy in the background, so that a
@@ -21,7 +22,7 @@ use std::{
 use sqlx::Pool;
 
 use super::PoolStats;
-use crate::{Backend, Error, Result, Store, StoreConfig, config};
+use crate::{Backend, Error, Result, Store, StoreConfig, backend::rows::ReplicaHealthRow, config};
 
 /// The longest a replica's health check, or a read's wait for one of its connections, may
 /// take before the replica counts as down (a replica that is unreachable, not one that is
@@ -66,7 +67,8 @@ pub struct ReplicaStats {
     /// The replica's URL with its password redacted.
     pub url: String,
     /// Whether it serves reads now: it answered its last health check with a lag within
-    /// [`StoreConfig::read_max_lag`], and has not failed a read since.
+    /// [`StoreConfig::read_max_lag`] and a WAL receiver following the primary (see the
+    /// README, "Read replicas"), and has not failed a read since.
     pub healthy: bool,
     /// Its lag at the last health check; `None` when it was unknown or the replica
     /// could not be reached.
@@ -197,15 +199,47 @@ impl<B: Backend> Replicas<B> {
     }
 }
 
+/// The replica's lag when it is known and the replica is still following its primary, else
+/// `None` (unhealthy). Following means: a WAL receiver runs and, where the role may see it
+/// (superuser or `pg_read_all_stats`), it is streaming and has heard from the primary
+/// within `max_lag` or within 3/4 of the replica's `wal_receiver_timeout`, whichever is
+/// longer. An idle primary sends nothing for half of that timeout, until the receiver asks
+/// for a keepalive (measured: every 30 s with the default 60 s), so a silence up to 3/4 of
+/// it is an idle link, not a broken one. Without `pg_stat_wal_receiver`'s details (an
+/// ordinary role), a running receiver counts as following: PostgreSQL ends it after
+/// `wal_receiver_timeout` of silence.
+///
+/// Without this, a standby cut off from its primary (network, bad `primary_conninfo`)
+/// has replayed all it received and would report a lag of 0 however stale it is.
+fn linked_lag(row: &ReplicaHealthRow, max_lag: Duration) -> Option<Duration> {
+    let lag = Duration::from_millis(u64::try_from(row.lag_ms?).unwrap_or(0));
+    if !row.receiver || row.streaming == Some(false) {
+        return None;
+    }
+    let timeout = Duration::from_millis(u64::try_from(row.receiver_timeout_ms).unwrap_or(0));
+    if let Some(silence) = row.silence_ms
+        && !timeout.is_zero()
+    {
+        let silence = Duration::from_millis(u64::try_from(silence).unwrap_or(0));
+        if silence > max_lag.max(timeout * 3 / 4) {
+            return None;
+        }
+    }
+    Some(lag)
+}
+
 impl<B: Backend> Replica<B> {
-    /// Measures the replica's lag and records whether it may serve reads (reachable, lag
-    /// known and at most `max_lag`); returns that.
+    /// Measures the replica's lag and link to its primary and records whether it may serve
+    /// reads (see [`linked_lag`]); returns that.
     async fn check(&self, max_lag: Duration) -> bool {
         let before = self.health();
         let lag =
-            match tokio::time::timeout(REPLICA_TIMEOUT, B::select_replica_lag(&self.pool)).await {
-                Ok(Ok(Some(ms))) => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-                Ok(Ok(None)) => None,
+            match tokio::time::timeout(REPLICA_TIMEOUT, B::select_replica_health(&self.pool)).await
+            {
+                Ok(Ok(row)) => linked_lag(&row, max_lag).or_else(|| {
+                    tracing::debug!(replica = %self.url, ?row, "read replica not following its primary");
+                    None
+                }),
                 Ok(Err(error)) => {
                     tracing::warn!(replica = %self.url, %error, "read replica unreachable");
                     None
@@ -309,5 +343,61 @@ impl<B: Backend> Store<B> {
     #[must_use]
     pub fn primary_lag_tolerant_reads(&self) -> u64 {
         self.replicas.primary_reads.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(streaming: Option<bool>, silence_ms: Option<i64>) -> ReplicaHealthRow {
+        ReplicaHealthRow {
+            lag_ms: Some(0),
+            receiver: true,
+            streaming,
+            silence_ms,
+            receiver_timeout_ms: 60_000,
+        }
+    }
+
+    /// An idle primary is heard from only every `wal_receiver_timeout / 2` (30 s measured
+    /// with the default 60 s): the replica stays healthy in between; a longer silence, a
+    /// receiver that is not streaming or none at all make it unhealthy. An ordinary role
+    /// sees only whether a receiver runs.
+    #[test]
+    fn a_replica_follows_while_its_receiver_streams_and_hears_from_the_primary() {
+        let max_lag = Duration::from_secs(1);
+        let healthy = |row: &ReplicaHealthRow| linked_lag(row, max_lag).is_some();
+        assert!(healthy(&row(Some(true), Some(0))));
+        assert!(healthy(&row(Some(true), Some(31_000))), "idle primary");
+        assert!(
+            !healthy(&row(Some(true), Some(46_000))),
+            "keepalive unanswered"
+        );
+        assert!(!healthy(&row(Some(false), Some(0))), "not streaming");
+        assert!(healthy(&row(None, None)), "details hidden from the role");
+        let none = ReplicaHealthRow {
+            receiver: false,
+            ..row(None, None)
+        };
+        assert!(!healthy(&none), "no receiver");
+        let no_timeout = ReplicaHealthRow {
+            receiver_timeout_ms: 0,
+            ..row(Some(true), Some(600_000))
+        };
+        assert!(
+            healthy(&no_timeout),
+            "wal_receiver_timeout = 0: silence says nothing"
+        );
+        let lagging = ReplicaHealthRow {
+            lag_ms: Some(5_000),
+            ..row(Some(true), Some(0))
+        };
+        assert_eq!(linked_lag(&lagging, max_lag), Some(Duration::from_secs(5)));
+        let unknown = ReplicaHealthRow {
+            lag_ms: None,
+            ..row(Some(true), Some(0))
+        };
+        assert!(!healthy(&unknown), "not a standby");
     }
 }

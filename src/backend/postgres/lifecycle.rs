@@ -11,7 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
+        rows::{AppliedMigrationRow, ReplicaHealthRow, SessionProbeRow, TableCountsRow},
     },
 };
 
@@ -81,13 +81,40 @@ impl Lifecycle for Postgres {
             if matches!(e.code().as_deref(), Some("26000" | "42P05")))
     }
 
-    async fn probe_sessions(pool: &PgPool) -> sqlx::Result<Option<SessionProbeRow>> {
+    async fn probe_sessions(
+        pool: &PgPool,
+        wait: Duration,
+    ) -> sqlx::Result<Option<SessionProbeRow>> {
         let mut one = pool.acquire().await?;
         let first = select_backend_pid(&mut one).await?;
-        let mut transaction = pool.begin().await?;
-        let other = select_backend_pid(&mut transaction).await?;
-        let again = select_backend_pid(&mut one).await?;
-        transaction.rollback().await?;
+        // The second connection: a server at its connection limit (53300, which sqlx's
+        // pool retries until the acquire timeout) or a pooler with no free server
+        // connection (its BEGIN waits in the pooler's queue) must not hold this up.
+        let two = tokio::time::timeout(wait, pool.acquire()).await;
+        let Ok(two) = two else {
+            // Back in the pool before the caller goes on: dropped, it would return from a
+            // spawned task, and a read started meanwhile would try to open a connection
+            // of its own instead (for the whole acquire timeout at a connection limit).
+            one.return_to_pool().await;
+            return Err(sqlx::Error::PoolTimedOut);
+        };
+        let mut two = two?;
+        let probe = tokio::time::timeout(wait, async {
+            let mut transaction = sqlx::Connection::begin(&mut *two).await?;
+            let other = select_backend_pid(&mut transaction).await?;
+            let again = select_backend_pid(&mut one).await?;
+            transaction.rollback().await?;
+            Ok::<_, sqlx::Error>((other, again))
+        })
+        .await;
+        let Ok(probe) = probe else {
+            // Its BEGIN may still wait in a pooler's queue: closed, not returned to the
+            // pool, where its return would wait for the answer (and `Pool::close` with it).
+            drop(two.detach());
+            one.return_to_pool().await;
+            return Err(sqlx::Error::PoolTimedOut);
+        };
+        let (other, again) = probe?;
         Ok(Some(SessionProbeRow {
             first,
             other,
@@ -176,13 +203,23 @@ impl Lifecycle for Postgres {
         replica
     }
 
-    async fn select_replica_lag(replica: &PgPool) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar!(
+    async fn select_replica_health(replica: &PgPool) -> sqlx::Result<ReplicaHealthRow> {
+        // pg_stat_wal_receiver shows an ordinary role the pid only (status and times NULL);
+        // it has no row while no receiver runs (primary unreachable, bad primary_conninfo).
+        sqlx::query_as!(
+            ReplicaHealthRow,
             r#"SELECT CASE
                  WHEN NOT pg_is_in_recovery() THEN NULL
                  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
                  ELSE (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint
-               END AS "lag_ms""#
+               END AS "lag_ms",
+               r.pid IS NOT NULL AS "receiver!",
+               r.status = 'streaming' AS "streaming",
+               (EXTRACT(EPOCH FROM now() - r.last_msg_receipt_time) * 1000)::bigint AS "silence_ms",
+               (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_receiver_timeout')
+                 AS "receiver_timeout_ms!"
+             FROM (SELECT 1) AS one
+             LEFT JOIN pg_stat_wal_receiver AS r ON true"#
         )
         .fetch_one(replica)
         .await

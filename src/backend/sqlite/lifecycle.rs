@@ -11,7 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
-        rows::{AppliedMigrationRow, SessionProbeRow, TableCountsRow},
+        rows::{AppliedMigrationRow, ReplicaHealthRow, SessionProbeRow, TableCountsRow},
     },
 };
 
@@ -54,7 +54,10 @@ impl Lifecycle for Sqlite {
         false
     }
 
-    async fn probe_sessions(_pool: &SqlitePool) -> sqlx::Result<Option<SessionProbeRow>> {
+    async fn probe_sessions(
+        _pool: &SqlitePool,
+        _wait: Duration,
+    ) -> sqlx::Result<Option<SessionProbeRow>> {
         // An embedded database: no server sessions, no pooler.
         Ok(None)
     }
@@ -131,7 +134,7 @@ impl Lifecycle for Sqlite {
         match *replica {}
     }
 
-    async fn select_replica_lag(replica: &Infallible) -> sqlx::Result<Option<i64>> {
+    async fn select_replica_health(replica: &Infallible) -> sqlx::Result<ReplicaHealthRow> {
         match *replica {}
     }
 }

@@ -157,7 +157,9 @@ async fn open<B: AdminBackend>(
 
 /// The store at `url` with `key` and the pool settings of the environment; a missing SQLite
 /// file is created only when `create` is set. A database that does not exist is an error
-/// saying how to make one.
+/// saying how to make one. `DATABASE_READ_URLS` is ignored: the admin commands read what
+/// they just wrote (`demo`, `copy`) or must see the primary itself, and the replicas of
+/// the environment belong to its database, not to a `copy` target.
 async fn connect<B: AdminBackend>(
     url: &str,
     key: EncryptionKey,
@@ -165,6 +167,7 @@ async fn connect<B: AdminBackend>(
 ) -> eyre::Result<Store<B>> {
     let mut config = StoreConfig::from_env_with_key(key)?;
     config.database_url = url.to_owned();
+    config.read_urls.clear();
     config.create_if_missing = create;
     match Store::<B>::connect(config).await {
         Err(Error::NotFound {
