@@ -28,6 +28,7 @@ backend_tests!(
     uses_counted_over_many_tasks_all_reach_the_database,
     cache_off_counts_each_use_in_the_database,
     writing_uses_does_not_move_the_change_counter,
+    a_one_connection_pool_serves_calls_while_watching,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -487,5 +488,40 @@ async fn writing_uses_does_not_move_the_change_counter<B: TestBackend>() -> eyre
         0,
         "a rename moves auth_changes"
     );
+    Ok(())
+}
+
+/// The watch of other processes' changes (PostgreSQL: a `LISTEN` connection) takes none of
+/// the store's connections: a store with `max_connections = 1` serves every call while it
+/// runs. Failed on the old code (the listener held the pool's only connection) with
+/// `PoolTimedOut` after the acquire timeout.
+async fn a_one_connection_pool_serves_calls_while_watching<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |config| {
+        config.max_connections = 1;
+        config.acquire_timeout = Duration::from_secs(2);
+    })
+    .await?;
+    // Let the watch start (and take its connection) before the first call.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let owner = {
+        let mut user = User::new("one@example.com", "hash");
+        user.status = UserStatus::Active;
+        store.create_user(&user).await?
+    };
+    let (key, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    store.revoke_api_key(key.id).await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_none());
+    let took = started.elapsed();
+    println!("five calls through a one-connection store: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "no call waited for a connection: {took:?}"
+    );
+    store.close().await;
     Ok(())
 }

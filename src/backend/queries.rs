@@ -568,8 +568,8 @@ pub trait AuthChangeQueries: sqlx::Database {
     fn select_auth_change_counter(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<i64>> + Send;
-    /// Starts watching: on PostgreSQL opens a connection of its own (with the pool's
-    /// settings) and `LISTEN`s on `pierre_auth_changes`; on SQLite starts a timer of
+    /// Starts watching: on PostgreSQL opens a connection of its own (the pool's connect
+    /// options, in a one-connection pool of its own: none of `pool`'s connections) and `LISTEN`s on `pierre_auth_changes`; on SQLite starts a timer of
     /// period `poll`. Read the counter after this returns: a change committed before it
     /// is in the counter, every later one wakes the watch.
     fn watch_auth_changes(
