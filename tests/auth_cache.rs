@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestBackend, TestDb};
+use common::{TestBackend, TestDb, postgres_server_url, with_database};
 use pierre_store::{
     A2AClientUpdate, ApiKey, ApiKeyTier, ApiKeyUpdate, Store, StoreConfig, User, UserId, UserStatus,
 };
@@ -524,4 +524,97 @@ async fn a_one_connection_pool_serves_calls_while_watching<B: TestBackend>() -> 
     );
     store.close().await;
     Ok(())
+}
+
+/// Grants a PostgreSQL role that does not own the schema exactly what the README
+/// ("Running as a role that does not own the tables") tells an operator to grant.
+const README_GRANTS: [&str; 4] = [
+    "GRANT USAGE ON SCHEMA public TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    "REVOKE INSERT, UPDATE, DELETE ON auth_changes FROM {role}",
+];
+
+/// A store running as a role that does not own the tables, granted what the README says:
+/// its revocations succeed and are seen by another store (the trigger bumps the counter
+/// with its owner's rights), and its watch sees the owner's revocations. Failed on the old
+/// code at `revoke_api_key` with `permission denied for table auth_changes` (the trigger
+/// ran in the caller's name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_non_owner_role_revokes_and_sees_revocations() -> eyre::Result<()> {
+    use sqlx::{AssertSqlSafe, Connection, PgConnection};
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let role = format!("pierre_nonowner_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&db.admin_url()).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOBYPASSRLS"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let result = async {
+        for grant in README_GRANTS {
+            sqlx::query(AssertSqlSafe(grant.replace("{role}", &role)))
+                .execute(&mut admin)
+                .await?;
+        }
+        let path = db.url.rsplit('/').next().unwrap_or_default();
+        let name = path.split('?').next().unwrap_or_default();
+        let url = with_database(&postgres_server_url(), name, Some(&role));
+        let writer = Store::<pierre_store::Postgres>::new(&url, db.key.clone()).await?;
+        let owner = user(&db, "n@example.com").await?;
+        let checked = async {
+            // The non-owner revokes: it succeeds, this store refuses at once, the owner's
+            // store (another process, as far as caches go) within its watch.
+            let (key, plaintext) = db
+                .store
+                .issue_api_key(owner, "a", ApiKeyTier::Trial, vec![], None)
+                .await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_some());
+            assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+            writer.revoke_api_key(key.id).await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_none());
+            let seen = refused_within(&db.store, &plaintext, Duration::from_secs(1)).await?;
+            println!("owner's store refused the non-owner's revocation after {seen:?}");
+            // The owner revokes: the non-owner's watch (SELECT on auth_changes) sees it.
+            let (key, plaintext) = db
+                .store
+                .issue_api_key(owner, "b", ApiKeyTier::Trial, vec![], None)
+                .await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_some());
+            db.store.revoke_api_key(key.id).await?;
+            let seen = refused_within(&writer, &plaintext, Duration::from_secs(1)).await?;
+            println!("non-owner's store refused the owner's revocation after {seen:?}");
+            eyre::Ok(())
+        }
+        .await;
+        writer.close().await;
+        checked
+    }
+    .await;
+    drop(admin);
+    drop(db);
+    let mut server = PgConnection::connect(&postgres_server_url()).await?;
+    sqlx::query(AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+        .execute(&mut server)
+        .await?;
+    result
+}
+
+/// How long until `store` refuses `plaintext`; an error after `bound` (the TTL is 30 s,
+/// so only a signal can make it in time).
+async fn refused_within<B: TestBackend>(
+    store: &Store<B>,
+    plaintext: &str,
+    bound: Duration,
+) -> eyre::Result<Duration> {
+    let started = Instant::now();
+    loop {
+        if store.authenticate_api_key(plaintext).await?.is_none() {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > bound {
+            eyre::bail!("still accepted {bound:?} after the revocation");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -14,13 +14,26 @@ CREATE TABLE auth_changes (
 );
 INSERT INTO auth_changes (id, counter) VALUES (1, 0);
 
-CREATE FUNCTION auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: the trigger bumps the counter with the rights of the function's owner
+-- (the role that ran this migration), so a role that may write api_keys, users or
+-- a2a_clients needs no privilege on auth_changes beyond SELECT (which its store's watcher
+-- reads); without it, UPDATE ... RETURNING in the writer's name needed UPDATE and SELECT,
+-- and a revocation by a role lacking either failed. The search path is pinned (below) to
+-- pg_catalog, the schema this migration runs in, and pg_temp last, so no one can put an
+-- object of the same name in its way.
+CREATE FUNCTION auth_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     bumped BIGINT;
 BEGIN
     UPDATE auth_changes SET counter = counter + 1 WHERE id = 1 RETURNING counter INTO bumped;
     PERFORM pg_notify('pierre_auth_changes', bumped::text);
     RETURN NULL;
+END
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION auth_changed() SET search_path = pg_catalog, %I, pg_temp',
+                   current_schema());
 END
 $$;
 
