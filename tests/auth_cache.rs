@@ -619,3 +619,116 @@ async fn refused_within<B: TestBackend>(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// Forwards connections on `listener` to the test server (unencrypted). Once `armed`, the
+/// first message a client sends that starts with a `Bind` (a prepared statement's
+/// execution, not the pool's ping) sets `hold`; while `hold` is set, bytes from the server
+/// are kept back: the server has executed and answered, the client has not read it.
+async fn holding_forward(
+    listener: tokio::net::TcpListener,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    while let Ok((client, _)) = listener.accept().await {
+        let (armed, hold) = (armed.clone(), hold.clone());
+        tokio::spawn(async move {
+            let Ok(address) = common::server_address() else {
+                return;
+            };
+            let Ok(server) = tokio::net::TcpStream::connect(address).await else {
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            let hold_up = hold.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = client_read.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if buf[0] == b'B' && armed.swap(false, Ordering::SeqCst) {
+                        hold_up.store(true, Ordering::SeqCst);
+                    }
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = server_read.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                while hold.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// A revocation whose call is dropped after the server committed it but before its reply
+/// was read (a caller's timeout) still makes this store's cache stale: with no watch
+/// (`auth_poll_interval = 0`) and a 1 h TTL, nothing else would. PostgreSQL only: the
+/// server's reply is held back by a proxy (SQLite runs the statement in-process, with no
+/// such window to hold open). Failed on the old code (invalidation after the `.await`):
+/// the revoked key was served from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_revocation_dropped_after_commit_still_invalidates() -> eyre::Result<()> {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let proxy = listener.local_addr()?;
+    let armed = Arc::new(AtomicBool::new(false));
+    let hold = Arc::new(AtomicBool::new(false));
+    let forwarder = tokio::spawn(holding_forward(listener, armed.clone(), hold.clone()));
+    let mut url = url::Url::parse(&db.url)?;
+    url.set_port(Some(proxy.port()))
+        .map_err(|()| eyre::eyre!("no port"))?;
+    url.query_pairs_mut().append_pair("sslmode", "disable");
+    let mut config = StoreConfig::new(url.as_str(), db.key.clone());
+    config.auth_poll_interval = Duration::ZERO;
+    config.auth_cache_ttl = Duration::from_secs(3600);
+    // One connection, on which the revocation's statement is already prepared: the held
+    // call then sends its whole statement at once and only its reply is held.
+    config.max_connections = 1;
+    let store = Store::<pierre_store::Postgres>::connect(config).await?;
+    let owner = user(&db, "c@example.com").await?;
+    let (warm, _) = db
+        .store
+        .issue_api_key(owner, "warm", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    store.revoke_api_key(warm.id).await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    armed.store(true, Ordering::SeqCst);
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(500), store.revoke_api_key(key.id)).await;
+    assert!(dropped.is_err(), "the reply was held: the call timed out");
+    assert!(
+        hold.load(Ordering::SeqCst),
+        "the statement's reply was the one held"
+    );
+    // Committed on the server (the other store sees it through the database).
+    let seen = refused_within(&db.store, &plaintext, Duration::from_secs(2)).await?;
+    println!("revocation committed; another store refused after {seen:?}");
+    hold.store(false, Ordering::SeqCst);
+    let after = store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate after the dropped revoke_api_key: {after:?}");
+    assert!(after.is_none());
+    store.close().await;
+    forwarder.abort();
+    Ok(())
+}
