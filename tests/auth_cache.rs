@@ -732,3 +732,49 @@ async fn postgres_revocation_dropped_after_commit_still_invalidates() -> eyre::R
     forwarder.abort();
     Ok(())
 }
+
+/// PostgreSQL: a notification drops the cache even when the counter reads a value already
+/// seen (moved back, as a restore of an older dump does), and `TRUNCATE` is signalled.
+/// TTL 1 h: only the signals can make the 1 s bounds. Failed on the old code at the first
+/// bound (`still accepted 1s after the revocation`): the watch compared the counter only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_counter_moved_back_and_truncate_are_seen() -> eyre::Result<()> {
+    use sqlx::{Connection, PgConnection};
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let store = store_with(&db, |config| {
+        config.auth_cache_ttl = Duration::from_secs(3600);
+    })
+    .await?;
+    let owner = user(&db, "aba@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    // Let the watch start and read the counter (its first read drops the cache), then
+    // cache the key.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    let mut admin = PgConnection::connect(&db.admin_url()).await?;
+    sqlx::query("UPDATE auth_changes SET counter = counter - 1 WHERE id = 1")
+        .execute(&mut admin)
+        .await?;
+    sqlx::query("UPDATE api_keys SET is_active = false WHERE id = $1")
+        .bind(key.id.into_inner())
+        .execute(&mut admin)
+        .await?;
+    let seen = refused_within(&store, &plaintext, Duration::from_secs(1)).await?;
+    println!("revoked onto a counter value already seen: refused after {seen:?}");
+
+    let (_, plaintext) = db
+        .store
+        .issue_api_key(owner, "t", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    sqlx::query("TRUNCATE api_keys CASCADE")
+        .execute(&mut admin)
+        .await?;
+    let seen = refused_within(&store, &plaintext, Duration::from_secs(1)).await?;
+    println!("TRUNCATE api_keys: refused after {seen:?}");
+    store.close().await;
+    Ok(())
+}

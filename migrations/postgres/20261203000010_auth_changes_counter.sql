@@ -7,6 +7,8 @@
 -- pierre_auth_changes (delivered at commit); each store LISTENs and drops its cached
 -- credentials on one, and re-reads the counter whenever its listening connection is
 -- (re)established, since notifications sent while it was down are lost. One row, id 1.
+-- TRUNCATE of these tables is signalled too (SQLite has no TRUNCATE: its DELETE fires the
+-- delete triggers, which also turn off its truncate optimisation).
 -- Statement-level triggers: one bump per statement, however many rows it touched.
 CREATE TABLE auth_changes (
     id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
@@ -57,4 +59,14 @@ AFTER UPDATE OF id, name, api_key_hash, capabilities, rate_limit_per_day, is_act
 FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
 
 CREATE TRIGGER auth_changes_a2a_clients_delete AFTER DELETE ON a2a_clients
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+-- TRUNCATE fires no DELETE trigger: its own statement-level triggers (review of issue 13).
+CREATE TRIGGER auth_changes_api_keys_truncate AFTER TRUNCATE ON api_keys
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_users_truncate AFTER TRUNCATE ON users
+FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();
+
+CREATE TRIGGER auth_changes_a2a_clients_truncate AFTER TRUNCATE ON a2a_clients
 FOR EACH STATEMENT EXECUTE FUNCTION auth_changed();

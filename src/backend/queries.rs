@@ -580,8 +580,9 @@ pub trait AuthChangeQueries: sqlx::Database {
 
 /// A running watch of `auth_changes` (see [`AuthChangeQueries::watch_auth_changes`]).
 pub trait AuthWatch: Send + 'static {
-    /// Resolves when the counter may have moved (a notification, or the next poll tick);
-    /// an error when the watch is lost (its connection closed): notifications may have
-    /// been missed, so start a new watch and read the counter again.
-    fn changed(&mut self) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// Resolves when the counter may have moved: `true` on a notification (a change was
+    /// committed, whatever the counter now reads), `false` on a poll tick (compare the
+    /// counter); an error when the watch is lost (its connection closed): notifications
+    /// may have been missed, so start a new watch and read the counter again.
+    fn changed(&mut self) -> impl Future<Output = sqlx::Result<bool>> + Send;
 }

@@ -432,9 +432,10 @@ pub(super) async fn run_flusher<B: Backend>(
 }
 
 /// Watches `auth_changes` for changes made by other processes (and other stores), and
-/// makes `cache` stale whenever the counter moved: after every notification or poll tick,
-/// and after every (re)connection of the watch, since signals sent while it was down are
-/// lost. Stops when told to, when the cache is dropped or the pool closed.
+/// makes `cache` stale after every notification (whatever the counter reads: a restored
+/// database can move it back onto a value already seen), and whenever the counter moved
+/// at a poll tick or after a (re)connection of the watch, since signals sent while it was
+/// down are lost. Stops when told to, when the cache is dropped or the pool closed.
 pub(super) async fn run_watcher<B: Backend>(
     pool: Pool<B>,
     cache: Weak<AuthCache>,
@@ -479,9 +480,18 @@ pub(super) async fn run_watcher<B: Backend>(
                 woke = watch.changed() => woke,
                 _ = stop.changed() => return,
             };
-            if let Err(error) = woke {
-                tracing::warn!(backend = B::NAME, %error, "auth_changes watch lost; reconnecting");
-                break;
+            match woke {
+                // A notification: a change was committed. Drop the cache now, not only if the
+                // counter reads a value not seen yet (it may have been moved back).
+                Ok(true) => {
+                    let Some(cache) = cache.upgrade() else { return };
+                    cache.invalidate();
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(backend = B::NAME, %error, "auth_changes watch lost; reconnecting");
+                    break;
+                }
             }
         }
         tokio::select! {

@@ -42,11 +42,11 @@ impl AuthChangeQueries for Postgres {
 }
 
 impl AuthWatch for PgAuthWatch {
-    async fn changed(&mut self) -> sqlx::Result<()> {
+    async fn changed(&mut self) -> sqlx::Result<bool> {
         // `try_recv` answers `None` when the connection was lost; it would reconnect on
         // the next call, but notifications sent meanwhile are gone: report the loss.
         match self.0.try_recv().await? {
-            Some(_) => Ok(()),
+            Some(_) => Ok(true),
             None => Err(sqlx::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
                 "the LISTEN connection for auth_changes was lost",
