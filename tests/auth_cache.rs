@@ -29,6 +29,7 @@ backend_tests!(
     cache_off_counts_each_use_in_the_database,
     writing_uses_does_not_move_the_change_counter,
     a_one_connection_pool_serves_calls_while_watching,
+    a_missing_change_counter_row_fails_changes_loudly,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -776,5 +777,30 @@ async fn postgres_counter_moved_back_and_truncate_are_seen() -> eyre::Result<()>
     let seen = refused_within(&store, &plaintext, Duration::from_secs(1)).await?;
     println!("TRUNCATE api_keys: refused after {seen:?}");
     store.close().await;
+    Ok(())
+}
+
+/// With the `auth_changes` row deleted, a credential change fails (the trigger raises)
+/// and changes nothing, instead of going unseen by every other store. Failed on the old
+/// code: `revoke_api_key` returned `Ok(())` with no counter to bump.
+async fn a_missing_change_counter_row_fails_changes_loudly<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner = user(&db, "m@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    B::raw_execute(&db.admin_url(), "DELETE FROM auth_changes").await?;
+    let revoked = db.store.revoke_api_key(key.id).await;
+    println!("revoke_api_key without the auth_changes row: {revoked:?}");
+    let error = revoked.expect_err("the change fails");
+    assert!(
+        error.to_string().contains("auth_changes has no row 1"),
+        "{error}"
+    );
+    assert!(
+        db.store.authenticate_api_key(&plaintext).await?.is_some(),
+        "nothing changed"
+    );
     Ok(())
 }

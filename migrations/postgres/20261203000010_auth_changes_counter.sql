@@ -28,6 +28,10 @@ DECLARE
     bumped BIGINT;
 BEGIN
     UPDATE auth_changes SET counter = counter + 1 WHERE id = 1 RETURNING counter INTO bumped;
+    -- Without its row no other store would see this change: fail it loudly instead.
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'auth_changes has no row 1: other stores would not see this change';
+    END IF;
     PERFORM pg_notify('pierre_auth_changes', bumped::text);
     RETURN NULL;
 END

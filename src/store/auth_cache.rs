@@ -443,7 +443,12 @@ pub(super) async fn run_watcher<B: Backend>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_seen: Option<i64> = None;
-    let retry = poll.clamp(Duration::from_millis(50), Duration::from_secs(1));
+    // The wait before starting the watch again: doubled after each failure (a missing
+    // table or row, a server down) up to WATCH_BACKOFF_MAX, back to the first after a
+    // counter read succeeds, so a broken watch is not retried (and logged) ten times a
+    // second forever.
+    let first_retry = poll.clamp(Duration::from_millis(50), Duration::from_millis(100));
+    let mut retry = first_retry;
     loop {
         if pool.is_closed() {
             return;
@@ -455,16 +460,19 @@ pub(super) async fn run_watcher<B: Backend>(
         let mut watch = match started {
             Ok(watch) => watch,
             Err(error) => {
-                tracing::warn!(backend = B::NAME, %error, "watching auth_changes failed; retrying");
+                tracing::warn!(backend = B::NAME, %error, ?retry, "watching auth_changes failed; retrying");
                 tokio::select! {
-                    () = tokio::time::sleep(retry) => continue,
+                    () = tokio::time::sleep(retry) => {}
                     _ = stop.changed() => return,
                 }
+                retry = (retry * 2).min(WATCH_BACKOFF_MAX);
+                continue;
             }
         };
         loop {
             match B::select_auth_change_counter(&pool).await {
                 Ok(counter) => {
+                    retry = first_retry;
                     if last_seen != Some(counter) {
                         let Some(cache) = cache.upgrade() else { return };
                         cache.invalidate();
@@ -472,7 +480,7 @@ pub(super) async fn run_watcher<B: Backend>(
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(backend = B::NAME, %error, "reading auth_changes failed");
+                    tracing::warn!(backend = B::NAME, %error, ?retry, "reading auth_changes failed; retrying");
                     break;
                 }
             }
@@ -495,8 +503,12 @@ pub(super) async fn run_watcher<B: Backend>(
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(retry.min(Duration::from_millis(100))) => {}
+            () = tokio::time::sleep(retry) => {}
             _ = stop.changed() => return,
         }
+        retry = (retry * 2).min(WATCH_BACKOFF_MAX);
     }
 }
+
+/// The longest wait between two attempts to restart a failing watch of `auth_changes`.
+const WATCH_BACKOFF_MAX: Duration = Duration::from_secs(5);
