@@ -30,6 +30,7 @@ backend_tests!(
     writing_uses_does_not_move_the_change_counter,
     a_one_connection_pool_serves_calls_while_watching,
     a_missing_change_counter_row_fails_changes_loudly,
+    statements_that_match_no_row_do_not_move_the_change_counter,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -802,5 +803,35 @@ async fn a_missing_change_counter_row_fails_changes_loudly<B: TestBackend>() -> 
         db.store.authenticate_api_key(&plaintext).await?.is_some(),
         "nothing changed"
     );
+    Ok(())
+}
+
+/// An update or delete that matches no row (an unknown id) does not move the change
+/// counter, so it does not empty every store's cache. Failed on the old PostgreSQL code
+/// (statement-level triggers bumped it anyway: `left: 0, right: 1`); SQLite's triggers
+/// were always per row, so it passed there before too.
+async fn statements_that_match_no_row_do_not_move_the_change_counter<B: TestBackend>()
+-> eyre::Result<()> {
+    // `UPDATE ... SET id = 1 WHERE counter = 0` matches 1 row while the counter is 0.
+    const COUNTER_IS_ZERO: &str = "UPDATE auth_changes SET id = 1 WHERE counter = 0";
+    let db = TestDb::<B>::new().await?;
+    let owner = user(&db, "none@example.com").await?;
+    db.store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert_eq!(B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?, 1);
+    for statement in [
+        "UPDATE api_keys SET is_active = false WHERE name = 'no such key'",
+        "DELETE FROM api_keys WHERE name = 'no such key'",
+        "UPDATE users SET status = 'suspended' WHERE email = 'nobody@example.com'",
+        "DELETE FROM a2a_clients WHERE name = 'no such client'",
+    ] {
+        assert_eq!(B::raw_execute(&db.admin_url(), statement).await?, 0);
+        assert_eq!(
+            B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+            1,
+            "{statement} moved the counter"
+        );
+    }
     Ok(())
 }
