@@ -341,7 +341,7 @@ pub(super) async fn flush<B: Backend>(pool: &Pool<B>, uses: &PendingUses) -> sql
     let _writing = uses.writing.write().await;
     let mut result = Ok(());
     if let Some((taken, merged)) = take(&uses.keys) {
-        let rows: Vec<ApiKeyUsesRow> = merged
+        let mut rows: Vec<ApiKeyUsesRow> = merged
             .into_iter()
             .map(|(id, (uses, last_used))| ApiKeyUsesRow {
                 id,
@@ -349,16 +349,21 @@ pub(super) async fn flush<B: Backend>(pool: &Pool<B>, uses: &PendingUses) -> sql
                 last_used,
             })
             .collect();
+        // In id order, not the map's: two servers' flushes then tend to take the rows'
+        // locks in the same order instead of deadlocking (PostgreSQL's plan decides the
+        // final order; a small batch's nested loop follows the array).
+        rows.sort_unstable_by_key(|row| row.id);
         if let Err(error) = B::add_api_key_uses(pool, &rows).await {
             put_back(&uses.keys, taken);
             result = Err(error);
         }
     }
     if let Some((taken, merged)) = take(&uses.clients) {
-        let rows: Vec<A2AClientUseRow> = merged
+        let mut rows: Vec<A2AClientUseRow> = merged
             .into_iter()
             .map(|(id, (_, last_used))| A2AClientUseRow { id, last_used })
             .collect();
+        rows.sort_unstable_by_key(|row| row.id);
         if let Err(error) = B::set_a2a_clients_last_used(pool, &rows).await {
             put_back(&uses.clients, taken);
             result = result.and(Err(error));
