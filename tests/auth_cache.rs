@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestBackend, TestDb};
+use common::{TestBackend, TestDb, postgres_server_url, with_database};
 use pierre_store::{
     A2AClientUpdate, ApiKey, ApiKeyTier, ApiKeyUpdate, Store, StoreConfig, User, UserId, UserStatus,
 };
@@ -28,6 +28,9 @@ backend_tests!(
     uses_counted_over_many_tasks_all_reach_the_database,
     cache_off_counts_each_use_in_the_database,
     writing_uses_does_not_move_the_change_counter,
+    a_one_connection_pool_serves_calls_while_watching,
+    a_missing_change_counter_row_fails_changes_loudly,
+    statements_that_match_no_row_do_not_move_the_change_counter,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -95,7 +98,8 @@ async fn expiry_moved_into_the_past_is_refused_by_the_next_call<B: TestBackend>(
 async fn expiry_reached_while_cached_is_refused_at_once<B: TestBackend>() -> eyre::Result<()> {
     let db = TestDb::<B>::new_as_app_role().await?;
     let owner = user(&db, "x@example.com").await?;
-    let expires = OffsetDateTime::now_utc() + time::Duration::milliseconds(800);
+    // Far enough ahead to cover issuing and the first authentication on a loaded machine.
+    let expires = OffsetDateTime::now_utc() + time::Duration::seconds(4);
     let (_, plaintext) = db
         .store
         .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], Some(expires))
@@ -487,5 +491,347 @@ async fn writing_uses_does_not_move_the_change_counter<B: TestBackend>() -> eyre
         0,
         "a rename moves auth_changes"
     );
+    Ok(())
+}
+
+/// The watch of other processes' changes (PostgreSQL: a `LISTEN` connection) takes none of
+/// the store's connections: a store with `max_connections = 1` serves every call while it
+/// runs. Failed on the old code (the listener held the pool's only connection) with
+/// `PoolTimedOut` after the acquire timeout.
+async fn a_one_connection_pool_serves_calls_while_watching<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |config| {
+        config.max_connections = 1;
+        config.acquire_timeout = Duration::from_secs(2);
+    })
+    .await?;
+    // Let the watch start (and take its connection) before the first call.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let owner = {
+        let mut user = User::new("one@example.com", "hash");
+        user.status = UserStatus::Active;
+        store.create_user(&user).await?
+    };
+    let (key, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    store.revoke_api_key(key.id).await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_none());
+    let took = started.elapsed();
+    println!("five calls through a one-connection store: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "no call waited for a connection: {took:?}"
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Grants a PostgreSQL role that does not own the schema exactly what the README
+/// ("Running as a role that does not own the tables") tells an operator to grant.
+const README_GRANTS: [&str; 4] = [
+    "GRANT USAGE ON SCHEMA public TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    "REVOKE INSERT, UPDATE, DELETE ON auth_changes FROM {role}",
+];
+
+/// A store running as a role that does not own the tables, granted what the README says:
+/// its revocations succeed and are seen by another store (the trigger bumps the counter
+/// with its owner's rights), and its watch sees the owner's revocations. Failed on the old
+/// code at `revoke_api_key` with `permission denied for table auth_changes` (the trigger
+/// ran in the caller's name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_non_owner_role_revokes_and_sees_revocations() -> eyre::Result<()> {
+    use sqlx::{AssertSqlSafe, Connection, PgConnection};
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let role = format!("pierre_nonowner_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&db.admin_url()).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOBYPASSRLS"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let result = async {
+        for grant in README_GRANTS {
+            sqlx::query(AssertSqlSafe(grant.replace("{role}", &role)))
+                .execute(&mut admin)
+                .await?;
+        }
+        let path = db.url.rsplit('/').next().unwrap_or_default();
+        let name = path.split('?').next().unwrap_or_default();
+        let url = with_database(&postgres_server_url(), name, Some(&role));
+        let writer = Store::<pierre_store::Postgres>::new(&url, db.key.clone()).await?;
+        let owner = user(&db, "n@example.com").await?;
+        let checked = async {
+            // The non-owner revokes: it succeeds, this store refuses at once, the owner's
+            // store (another process, as far as caches go) within its watch.
+            let (key, plaintext) = db
+                .store
+                .issue_api_key(owner, "a", ApiKeyTier::Trial, vec![], None)
+                .await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_some());
+            assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
+            writer.revoke_api_key(key.id).await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_none());
+            let seen = refused_within(&db.store, &plaintext, Duration::from_secs(1)).await?;
+            println!("owner's store refused the non-owner's revocation after {seen:?}");
+            // The owner revokes: the non-owner's watch (SELECT on auth_changes) sees it.
+            let (key, plaintext) = db
+                .store
+                .issue_api_key(owner, "b", ApiKeyTier::Trial, vec![], None)
+                .await?;
+            assert!(writer.authenticate_api_key(&plaintext).await?.is_some());
+            db.store.revoke_api_key(key.id).await?;
+            let seen = refused_within(&writer, &plaintext, Duration::from_secs(1)).await?;
+            println!("non-owner's store refused the owner's revocation after {seen:?}");
+            eyre::Ok(())
+        }
+        .await;
+        writer.close().await;
+        checked
+    }
+    .await;
+    drop(admin);
+    drop(db);
+    let mut server = PgConnection::connect(&postgres_server_url()).await?;
+    sqlx::query(AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+        .execute(&mut server)
+        .await?;
+    result
+}
+
+/// How long until `store` refuses `plaintext`; an error after `bound` (the TTL is 30 s,
+/// so only a signal can make it in time).
+async fn refused_within<B: TestBackend>(
+    store: &Store<B>,
+    plaintext: &str,
+    bound: Duration,
+) -> eyre::Result<Duration> {
+    let started = Instant::now();
+    loop {
+        if store.authenticate_api_key(plaintext).await?.is_none() {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > bound {
+            eyre::bail!("still accepted {bound:?} after the revocation");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Forwards connections on `listener` to the test server (unencrypted). Once `armed`, the
+/// first message a client sends that starts with a `Bind` (a prepared statement's
+/// execution, not the pool's ping) sets `hold`; while `hold` is set, bytes from the server
+/// are kept back: the server has executed and answered, the client has not read it.
+async fn holding_forward(
+    listener: tokio::net::TcpListener,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    while let Ok((client, _)) = listener.accept().await {
+        let (armed, hold) = (armed.clone(), hold.clone());
+        tokio::spawn(async move {
+            let Ok(address) = common::server_address() else {
+                return;
+            };
+            let Ok(server) = tokio::net::TcpStream::connect(address).await else {
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            let hold_up = hold.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = client_read.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if buf[0] == b'B' && armed.swap(false, Ordering::SeqCst) {
+                        hold_up.store(true, Ordering::SeqCst);
+                    }
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = server_read.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                while hold.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// A revocation whose call is dropped after the server committed it but before its reply
+/// was read (a caller's timeout) still makes this store's cache stale: with no watch
+/// (`auth_poll_interval = 0`) and a 1 h TTL, nothing else would. PostgreSQL only: the
+/// server's reply is held back by a proxy (SQLite runs the statement in-process, with no
+/// such window to hold open). Failed on the old code (invalidation after the `.await`):
+/// the revoked key was served from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_revocation_dropped_after_commit_still_invalidates() -> eyre::Result<()> {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let proxy = listener.local_addr()?;
+    let armed = Arc::new(AtomicBool::new(false));
+    let hold = Arc::new(AtomicBool::new(false));
+    let forwarder = tokio::spawn(holding_forward(listener, armed.clone(), hold.clone()));
+    let mut url = url::Url::parse(&db.url)?;
+    url.set_port(Some(proxy.port()))
+        .map_err(|()| eyre::eyre!("no port"))?;
+    url.query_pairs_mut().append_pair("sslmode", "disable");
+    let mut config = StoreConfig::new(url.as_str(), db.key.clone());
+    config.auth_poll_interval = Duration::ZERO;
+    config.auth_cache_ttl = Duration::from_secs(3600);
+    // One connection, on which the revocation's statement is already prepared: the held
+    // call then sends its whole statement at once and only its reply is held.
+    config.max_connections = 1;
+    let store = Store::<pierre_store::Postgres>::connect(config).await?;
+    let owner = user(&db, "c@example.com").await?;
+    let (warm, _) = db
+        .store
+        .issue_api_key(owner, "warm", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    store.revoke_api_key(warm.id).await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    armed.store(true, Ordering::SeqCst);
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(500), store.revoke_api_key(key.id)).await;
+    assert!(dropped.is_err(), "the reply was held: the call timed out");
+    assert!(
+        hold.load(Ordering::SeqCst),
+        "the statement's reply was the one held"
+    );
+    // Committed on the server (the other store sees it through the database).
+    let seen = refused_within(&db.store, &plaintext, Duration::from_secs(2)).await?;
+    println!("revocation committed; another store refused after {seen:?}");
+    hold.store(false, Ordering::SeqCst);
+    let after = store.authenticate_api_key(&plaintext).await?;
+    println!("authenticate after the dropped revoke_api_key: {after:?}");
+    assert!(after.is_none());
+    store.close().await;
+    forwarder.abort();
+    Ok(())
+}
+
+/// PostgreSQL: a notification drops the cache even when the counter reads a value already
+/// seen (moved back, as a restore of an older dump does), and `TRUNCATE` is signalled.
+/// TTL 1 h: only the signals can make the 1 s bounds. Failed on the old code at the first
+/// bound (`still accepted 1s after the revocation`): the watch compared the counter only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_counter_moved_back_and_truncate_are_seen() -> eyre::Result<()> {
+    use sqlx::{Connection, PgConnection};
+    let db = TestDb::<pierre_store::Postgres>::new_as_app_role().await?;
+    let store = store_with(&db, |config| {
+        config.auth_cache_ttl = Duration::from_secs(3600);
+    })
+    .await?;
+    let owner = user(&db, "aba@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    // Let the watch start and read the counter (its first read drops the cache), then
+    // cache the key.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    let mut admin = PgConnection::connect(&db.admin_url()).await?;
+    sqlx::query("UPDATE auth_changes SET counter = counter - 1 WHERE id = 1")
+        .execute(&mut admin)
+        .await?;
+    sqlx::query("UPDATE api_keys SET is_active = false WHERE id = $1")
+        .bind(key.id.into_inner())
+        .execute(&mut admin)
+        .await?;
+    let seen = refused_within(&store, &plaintext, Duration::from_secs(1)).await?;
+    println!("revoked onto a counter value already seen: refused after {seen:?}");
+
+    let (_, plaintext) = db
+        .store
+        .issue_api_key(owner, "t", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert!(store.authenticate_api_key(&plaintext).await?.is_some());
+    sqlx::query("TRUNCATE api_keys CASCADE")
+        .execute(&mut admin)
+        .await?;
+    let seen = refused_within(&store, &plaintext, Duration::from_secs(1)).await?;
+    println!("TRUNCATE api_keys: refused after {seen:?}");
+    store.close().await;
+    Ok(())
+}
+
+/// With the `auth_changes` row deleted, a credential change fails (the trigger raises)
+/// and changes nothing, instead of going unseen by every other store. Failed on the old
+/// code: `revoke_api_key` returned `Ok(())` with no counter to bump.
+async fn a_missing_change_counter_row_fails_changes_loudly<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let owner = user(&db, "m@example.com").await?;
+    let (key, plaintext) = db
+        .store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    B::raw_execute(&db.admin_url(), "DELETE FROM auth_changes").await?;
+    let revoked = db.store.revoke_api_key(key.id).await;
+    println!("revoke_api_key without the auth_changes row: {revoked:?}");
+    let error = revoked.expect_err("the change fails");
+    assert!(
+        error.to_string().contains("auth_changes has no row 1"),
+        "{error}"
+    );
+    assert!(
+        db.store.authenticate_api_key(&plaintext).await?.is_some(),
+        "nothing changed"
+    );
+    Ok(())
+}
+
+/// An update or delete that matches no row (an unknown id) does not move the change
+/// counter, so it does not empty every store's cache. Failed on the old PostgreSQL code
+/// (statement-level triggers bumped it anyway: `left: 0, right: 1`); SQLite's triggers
+/// were always per row, so it passed there before too.
+async fn statements_that_match_no_row_do_not_move_the_change_counter<B: TestBackend>()
+-> eyre::Result<()> {
+    // `UPDATE ... SET id = 1 WHERE counter = 0` matches 1 row while the counter is 0.
+    const COUNTER_IS_ZERO: &str = "UPDATE auth_changes SET id = 1 WHERE counter = 0";
+    let db = TestDb::<B>::new().await?;
+    let owner = user(&db, "none@example.com").await?;
+    db.store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    assert_eq!(B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?, 1);
+    for statement in [
+        "UPDATE api_keys SET is_active = false WHERE name = 'no such key'",
+        "DELETE FROM api_keys WHERE name = 'no such key'",
+        "UPDATE users SET status = 'suspended' WHERE email = 'nobody@example.com'",
+        "DELETE FROM a2a_clients WHERE name = 'no such client'",
+    ] {
+        assert_eq!(B::raw_execute(&db.admin_url(), statement).await?, 0);
+        assert_eq!(
+            B::raw_execute(&db.admin_url(), COUNTER_IS_ZERO).await?,
+            1,
+            "{statement} moved the counter"
+        );
+    }
     Ok(())
 }

@@ -9,12 +9,14 @@
 //! Per backend, three runs:
 //! 1. signals on (PostgreSQL `LISTEN`/`NOTIFY`, SQLite poll every 50 ms): goal < 100 ms;
 //! 2. PostgreSQL only: the child's `LISTEN` connection killed (`pg_terminate_backend`)
-//!    right before each revocation: refused within the TTL (in practice once the watch has
-//!    reconnected and re-read the counter);
+//!    right before each revocation, TTL 1 h: refused within 1 s, which only the re-read of
+//!    the counter once the watch has reconnected can do;
 //! 3. signals off (`auth_poll_interval = 0`, no poll and no `LISTEN`): refused within the
 //!    TTL, never later.
 //!
-//! p50/p99 of each run are printed; the bounds asserted have slack for a loaded machine.
+//! p50/p99 of each run are printed; with signals on the p99 is held to the 100 ms goal and
+//! the worst to 250 ms. The child gives up 2 s past a run's bound (printing `still
+//! accepted`), so a revocation never seen fails the test instead of hanging it.
 //! `PIERRE_REVOCATIONS` sets the revocations per run (default 40).
 
 mod common;
@@ -36,6 +38,7 @@ const CHILD_BACKEND: &str = "PIERRE_REVOCATION_CHILD_BACKEND";
 const CHILD_KEYS: &str = "PIERRE_REVOCATION_CHILD_KEYS";
 const CHILD_POLL_MS: &str = "PIERRE_REVOCATION_CHILD_POLL_MS";
 const CHILD_TTL_MS: &str = "PIERRE_REVOCATION_CHILD_TTL_MS";
+const CHILD_DEADLINE_MS: &str = "PIERRE_REVOCATION_CHILD_DEADLINE_MS";
 
 fn main() -> eyre::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -69,6 +72,9 @@ async fn child<B: pierre_store::Backend>() -> eyre::Result<()> {
     let mut config = StoreConfig::new(url, EncryptionKey::generate());
     config.auth_poll_interval = env_ms(CHILD_POLL_MS)?;
     config.auth_cache_ttl = env_ms(CHILD_TTL_MS)?;
+    // A revocation never seen must fail the test, not hang it for the TTL (1 h in the
+    // signalled runs): give up past this, and say so to the parent.
+    let deadline = env_ms(CHILD_DEADLINE_MS)?;
     let store = Store::<B>::connect(config).await?;
     for key in &keys {
         eyre::ensure!(
@@ -92,7 +98,13 @@ async fn child<B: pierre_store::Backend>() -> eyre::Result<()> {
         );
         writeln!(out, "watching {index}")?;
         out.flush()?;
+        let watching = std::time::Instant::now();
         while store.authenticate_api_key(key).await?.is_some() {
+            if watching.elapsed() > deadline {
+                writeln!(out, "still accepted {index} after {deadline:?}")?;
+                out.flush()?;
+                eyre::bail!("key {index} still accepted after {deadline:?}");
+            }
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
         writeln!(out, "refused {index} {}", now_micros())?;
@@ -110,6 +122,8 @@ struct Run {
     kill_listener: bool,
     /// Asserted on the worst delay.
     bound: Duration,
+    /// Asserted on the 99th percentile, when set.
+    p99_bound: Option<Duration>,
 }
 
 async fn parent() -> eyre::Result<()> {
@@ -117,12 +131,15 @@ async fn parent() -> eyre::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let signals = |bound| Run {
-        name: "signals on",
+    // Goal: refused within 100 ms. The p99 is held to it; the worst single revocation
+    // gets 2.5x for a loaded 2-core machine, still far below the 1 h TTL.
+    let signals = || Run {
+        name: "signals on (TTL 1 h)",
         poll: Duration::from_millis(50),
         ttl: Duration::from_secs(3600),
         kill_listener: false,
-        bound,
+        bound: Duration::from_millis(250),
+        p99_bound: Some(Duration::from_millis(100)),
     };
     let ttl_only = Run {
         name: "signals off (TTL 1 s only)",
@@ -131,21 +148,18 @@ async fn parent() -> eyre::Result<()> {
         kill_listener: false,
         // The TTL, plus slack for the child's poll and a loaded machine.
         bound: Duration::from_millis(1_500),
+        p99_bound: None,
     };
-    // Goal < 100 ms; asserted with slack for a loaded 2-core machine, still well below
-    // the 1 s that the TTL alone gives.
-    run_backend::<Sqlite>(
-        "SQLite",
-        revocations,
-        &[signals(Duration::from_millis(500)), ttl_only],
-    )
-    .await?;
+    run_backend::<Sqlite>("SQLite", revocations, &[signals(), ttl_only]).await?;
+    // With a 1 h TTL only the re-read of the counter after the watch reconnects can make
+    // the bound (measured p99 ~200 ms).
     let killed = Run {
-        name: "LISTEN connection killed before each revocation (TTL 2 s)",
+        name: "LISTEN connection killed before each revocation (TTL 1 h)",
         poll: Duration::from_millis(50),
-        ttl: Duration::from_secs(2),
+        ttl: Duration::from_secs(3600),
         kill_listener: true,
-        bound: Duration::from_millis(2_500),
+        bound: Duration::from_secs(1),
+        p99_bound: None,
     };
     let ttl_only = Run {
         name: "signals off (TTL 1 s only)",
@@ -153,13 +167,9 @@ async fn parent() -> eyre::Result<()> {
         ttl: Duration::from_secs(1),
         kill_listener: false,
         bound: Duration::from_millis(1_500),
+        p99_bound: None,
     };
-    run_backend::<Postgres>(
-        "PostgreSQL",
-        revocations,
-        &[signals(Duration::from_millis(500)), killed, ttl_only],
-    )
-    .await?;
+    run_backend::<Postgres>("PostgreSQL", revocations, &[signals(), killed, ttl_only]).await?;
     println!("auth_revocation: ok");
     Ok(())
 }
@@ -203,6 +213,10 @@ async fn run_backend<B: TestBackend>(
             .env(CHILD_KEYS, &keys_file)
             .env(CHILD_POLL_MS, run.poll.as_millis().to_string())
             .env(CHILD_TTL_MS, run.ttl.as_millis().to_string())
+            .env(
+                CHILD_DEADLINE_MS,
+                (run.bound + Duration::from_secs(2)).as_millis().to_string(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -223,6 +237,13 @@ async fn run_backend<B: TestBackend>(
             max.as_secs_f64() * 1e3,
             run.bound.as_millis()
         );
+        if let Some(bound) = run.p99_bound {
+            eyre::ensure!(
+                p99 <= bound,
+                "{label}, {}: p99 {p99:?} (bound {bound:?})",
+                run.name
+            );
+        }
         eyre::ensure!(
             max <= run.bound,
             "{label}, {}: a revocation took {max:?} (bound {:?})",

@@ -310,7 +310,7 @@ async fn api_keys_of_suspended_and_deleted_users_do_not_authenticate<B: TestBack
     assert!(db.store.authenticate_api_key(&plaintext).await?.is_some());
     // Raw SQL is another writer (as the admin binary or another server would be): the
     // store's authentication cache sees it through the `auth_changes` triggers, within
-    // the poll interval (SQLite, 100 ms) or a notification (PostgreSQL).
+    // the poll interval (SQLite, 50 ms by default) or a notification (PostgreSQL).
     B::raw_execute(
         &db.url,
         "UPDATE users SET status = 'suspended' WHERE email = 'a@example.com'",

@@ -184,11 +184,13 @@ async fn postgres_schema(url: &str) -> eyre::Result<Schema> {
             schema.indexes.insert((index, table, cols));
         }
     }
+    // TRUNCATE triggers (tgtype bit 32) have no SQLite counterpart (SQLite has no
+    // TRUNCATE; its DELETE fires the delete triggers): PostgreSQL-only by nature.
     let triggers: Vec<(String, String)> = sqlx::query_as(
         "SELECT t.tgname::text, c.relname::text FROM pg_trigger t
          JOIN pg_class c ON c.oid = t.tgrelid
          WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace
-           AND NOT c.relispartition",
+           AND NOT c.relispartition AND (t.tgtype & 32) = 0",
     )
     .fetch_all(&mut conn)
     .await?;

@@ -574,8 +574,8 @@ pub trait AuthChangeQueries: sqlx::Database {
     fn select_auth_change_counter(
         pool: &Pool<Self>,
     ) -> impl Future<Output = sqlx::Result<i64>> + Send;
-    /// Starts watching: on PostgreSQL opens a connection of its own (with the pool's
-    /// settings) and `LISTEN`s on `pierre_auth_changes`; on SQLite starts a timer of
+    /// Starts watching: on PostgreSQL opens a connection of its own (the pool's connect
+    /// options, in a one-connection pool of its own: none of `pool`'s connections) and `LISTEN`s on `pierre_auth_changes`; on SQLite starts a timer of
     /// period `poll`. Read the counter after this returns: a change committed before it
     /// is in the counter, every later one wakes the watch.
     fn watch_auth_changes(
@@ -586,8 +586,9 @@ pub trait AuthChangeQueries: sqlx::Database {
 
 /// A running watch of `auth_changes` (see [`AuthChangeQueries::watch_auth_changes`]).
 pub trait AuthWatch: Send + 'static {
-    /// Resolves when the counter may have moved (a notification, or the next poll tick);
-    /// an error when the watch is lost (its connection closed): notifications may have
-    /// been missed, so start a new watch and read the counter again.
-    fn changed(&mut self) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// Resolves when the counter may have moved: `true` on a notification (a change was
+    /// committed, whatever the counter now reads), `false` on a poll tick (compare the
+    /// counter); an error when the watch is lost (its connection closed): notifications
+    /// may have been missed, so start a new watch and read the counter again.
+    fn changed(&mut self) -> impl Future<Output = sqlx::Result<bool>> + Send;
 }

@@ -107,16 +107,14 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such client.
     pub async fn revoke_a2a_client(&self, id: A2AClientId) -> Result<()> {
-        let result = self
-            .observe("revoke_a2a_client", async move {
-                if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
-                    return Err(a2a_client_not_found(id));
-                }
-                Ok(())
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("revoke_a2a_client", async move {
+            if B::revoke_a2a_client(&self.pool, id, clock::now().into()).await? == 0 {
+                return Err(a2a_client_not_found(id));
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Deactivates (`active == false`) or reactivates the client: a deactivated client stays
@@ -128,16 +126,14 @@ impl<B: Backend> Store<B> {
     /// [`Error::NotFound`] when there is no such client; [`Error::Conflict`] when asked to
     /// activate a revoked client (nothing is changed).
     pub async fn set_a2a_client_active(&self, id: A2AClientId, active: bool) -> Result<()> {
-        let result = self
-            .observe("set_a2a_client_active", async move {
-                if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
-                    return Err(self.why_a2a_client_unchanged(id).await);
-                }
-                Ok(())
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("set_a2a_client_active", async move {
+            if B::set_a2a_client_active(&self.pool, id, active).await? == 0 {
+                return Err(self.why_a2a_client_unchanged(id).await);
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -281,31 +277,29 @@ impl<B: Backend> Store<B> {
         id: A2AClientId,
         update: &A2AClientUpdate,
     ) -> Result<A2AClient> {
-        let result = self
-            .observe("update_a2a_client", async move {
-                if let Some(name) = &update.name {
-                    validate::name("name", name)?;
-                }
-                if let Some(capabilities) = &update.capabilities {
-                    validate::labels("capabilities", capabilities)?;
-                }
-                if let Some(limit) = update.rate_limit_per_day {
-                    validate::non_negative_i64("rate_limit_per_day", limit)?;
-                }
-                let changes = A2AClientUpdateRow {
-                    name: update.name.clone(),
-                    capabilities: update.capabilities.clone().map(Json),
-                    rate_limit_per_day: update.rate_limit_per_day,
-                    is_active: update.is_active,
-                };
-                match B::update_a2a_client(&self.pool, id, &changes).await? {
-                    Some(row) => Ok(a2a_client_from_row(row)),
-                    None => Err(self.why_a2a_client_unchanged(id).await),
-                }
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("update_a2a_client", async move {
+            if let Some(name) = &update.name {
+                validate::name("name", name)?;
+            }
+            if let Some(capabilities) = &update.capabilities {
+                validate::labels("capabilities", capabilities)?;
+            }
+            if let Some(limit) = update.rate_limit_per_day {
+                validate::non_negative_i64("rate_limit_per_day", limit)?;
+            }
+            let changes = A2AClientUpdateRow {
+                name: update.name.clone(),
+                capabilities: update.capabilities.clone().map(Json),
+                rate_limit_per_day: update.rate_limit_per_day,
+                is_active: update.is_active,
+            };
+            match B::update_a2a_client(&self.pool, id, &changes).await? {
+                Some(row) => Ok(a2a_client_from_row(row)),
+                None => Err(self.why_a2a_client_unchanged(id).await),
+            }
+        })
+        .await
     }
 
     /// One page of the registered clients in id order: up to `limit` clients whose id

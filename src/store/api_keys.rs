@@ -123,19 +123,17 @@ impl<B: Backend> Store<B> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such key.
     pub async fn revoke_api_key(&self, id: ApiKeyId) -> Result<()> {
-        let revoked = self
-            .observe("revoke_api_key", async move {
-                if B::deactivate_api_key(&self.pool, id).await? == 0 {
-                    return Err(Error::NotFound {
-                        entity: "api key",
-                        id: id.to_string(),
-                    });
-                }
-                Ok(())
-            })
-            .await;
-        self.credentials_changed();
-        revoked
+        let _changing = self.credentials_changing();
+        self.observe("revoke_api_key", async move {
+            if B::deactivate_api_key(&self.pool, id).await? == 0 {
+                return Err(Error::NotFound {
+                    entity: "api key",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -287,22 +285,20 @@ impl<B: Backend> Store<B> {
     /// [`Error::NotFound`] when there is no such key; [`Error::CorruptData`] for a row this
     /// build cannot read.
     pub async fn update_api_key(&self, id: ApiKeyId, update: &ApiKeyUpdate) -> Result<ApiKey> {
-        let updated = self
-            .observe("update_api_key", async move {
-                let changes = api_key_update_row(update)?;
-                let _no_flush = self.no_usage_flush().await;
-                B::update_api_key(&self.pool, id, &changes)
-                    .await?
-                    .map(|row| self.api_key_with_pending_uses(row))
-                    .transpose()?
-                    .ok_or_else(|| Error::NotFound {
-                        entity: "api key",
-                        id: id.to_string(),
-                    })
-            })
-            .await;
-        self.credentials_changed();
-        updated
+        let _changing = self.credentials_changing();
+        self.observe("update_api_key", async move {
+            let changes = api_key_update_row(update)?;
+            let _no_flush = self.no_usage_flush().await;
+            B::update_api_key(&self.pool, id, &changes)
+                .await?
+                .map(|row| self.api_key_with_pending_uses(row))
+                .transpose()?
+                .ok_or_else(|| Error::NotFound {
+                    entity: "api key",
+                    id: id.to_string(),
+                })
+        })
+        .await
     }
 }
 

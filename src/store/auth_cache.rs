@@ -341,7 +341,7 @@ pub(super) async fn flush<B: Backend>(pool: &Pool<B>, uses: &PendingUses) -> sql
     let _writing = uses.writing.write().await;
     let mut result = Ok(());
     if let Some((taken, merged)) = take(&uses.keys) {
-        let rows: Vec<ApiKeyUsesRow> = merged
+        let mut rows: Vec<ApiKeyUsesRow> = merged
             .into_iter()
             .map(|(id, (uses, last_used))| ApiKeyUsesRow {
                 id,
@@ -349,16 +349,21 @@ pub(super) async fn flush<B: Backend>(pool: &Pool<B>, uses: &PendingUses) -> sql
                 last_used,
             })
             .collect();
+        // In id order, not the map's: two servers' flushes then tend to take the rows'
+        // locks in the same order instead of deadlocking (PostgreSQL's plan decides the
+        // final order; a small batch's nested loop follows the array).
+        rows.sort_unstable_by_key(|row| row.id);
         if let Err(error) = B::add_api_key_uses(pool, &rows).await {
             put_back(&uses.keys, taken);
             result = Err(error);
         }
     }
     if let Some((taken, merged)) = take(&uses.clients) {
-        let rows: Vec<A2AClientUseRow> = merged
+        let mut rows: Vec<A2AClientUseRow> = merged
             .into_iter()
             .map(|(id, (_, last_used))| A2AClientUseRow { id, last_used })
             .collect();
+        rows.sort_unstable_by_key(|row| row.id);
         if let Err(error) = B::set_a2a_clients_last_used(pool, &rows).await {
             put_back(&uses.clients, taken);
             result = result.and(Err(error));
@@ -432,9 +437,10 @@ pub(super) async fn run_flusher<B: Backend>(
 }
 
 /// Watches `auth_changes` for changes made by other processes (and other stores), and
-/// makes `cache` stale whenever the counter moved: after every notification or poll tick,
-/// and after every (re)connection of the watch, since signals sent while it was down are
-/// lost. Stops when told to, when the cache is dropped or the pool closed.
+/// makes `cache` stale after every notification (whatever the counter reads: a restored
+/// database can move it back onto a value already seen), and whenever the counter moved
+/// at a poll tick or after a (re)connection of the watch, since signals sent while it was
+/// down are lost. Stops when told to, when the cache is dropped or the pool closed.
 pub(super) async fn run_watcher<B: Backend>(
     pool: Pool<B>,
     cache: Weak<AuthCache>,
@@ -442,7 +448,12 @@ pub(super) async fn run_watcher<B: Backend>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_seen: Option<i64> = None;
-    let retry = poll.clamp(Duration::from_millis(50), Duration::from_secs(1));
+    // The wait before starting the watch again: doubled after each failure (a missing
+    // table or row, a server down) up to WATCH_BACKOFF_MAX, back to the first after a
+    // counter read succeeds, so a broken watch is not retried (and logged) ten times a
+    // second forever.
+    let first_retry = poll.clamp(Duration::from_millis(50), Duration::from_millis(100));
+    let mut retry = first_retry;
     loop {
         if pool.is_closed() {
             return;
@@ -454,16 +465,19 @@ pub(super) async fn run_watcher<B: Backend>(
         let mut watch = match started {
             Ok(watch) => watch,
             Err(error) => {
-                tracing::warn!(backend = B::NAME, %error, "watching auth_changes failed; retrying");
+                tracing::warn!(backend = B::NAME, %error, ?retry, "watching auth_changes failed; retrying");
                 tokio::select! {
-                    () = tokio::time::sleep(retry) => continue,
+                    () = tokio::time::sleep(retry) => {}
                     _ = stop.changed() => return,
                 }
+                retry = (retry * 2).min(WATCH_BACKOFF_MAX);
+                continue;
             }
         };
         loop {
             match B::select_auth_change_counter(&pool).await {
                 Ok(counter) => {
+                    retry = first_retry;
                     if last_seen != Some(counter) {
                         let Some(cache) = cache.upgrade() else { return };
                         cache.invalidate();
@@ -471,7 +485,7 @@ pub(super) async fn run_watcher<B: Backend>(
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(backend = B::NAME, %error, "reading auth_changes failed");
+                    tracing::warn!(backend = B::NAME, %error, ?retry, "reading auth_changes failed; retrying");
                     break;
                 }
             }
@@ -479,14 +493,27 @@ pub(super) async fn run_watcher<B: Backend>(
                 woke = watch.changed() => woke,
                 _ = stop.changed() => return,
             };
-            if let Err(error) = woke {
-                tracing::warn!(backend = B::NAME, %error, "auth_changes watch lost; reconnecting");
-                break;
+            match woke {
+                // A notification: a change was committed. Drop the cache now, not only if the
+                // counter reads a value not seen yet (it may have been moved back).
+                Ok(true) => {
+                    let Some(cache) = cache.upgrade() else { return };
+                    cache.invalidate();
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(backend = B::NAME, %error, "auth_changes watch lost; reconnecting");
+                    break;
+                }
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(retry.min(Duration::from_millis(100))) => {}
+            () = tokio::time::sleep(retry) => {}
             _ = stop.changed() => return,
         }
+        retry = (retry * 2).min(WATCH_BACKOFF_MAX);
     }
 }
+
+/// The longest wait between two attempts to restart a failing watch of `auth_changes`.
+const WATCH_BACKOFF_MAX: Duration = Duration::from_secs(5);

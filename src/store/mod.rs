@@ -371,12 +371,25 @@ impl<B: Backend> Store<B> {
         Ok(())
     }
 
-    /// Makes every credential cached by this store (and its clones) stale: called by
-    /// every method that can refuse or alter a credential, once its statement returned.
-    /// A new such method must call it too: without it, the `auth_changes` triggers still
-    /// tell this store, but only after the poll interval or a notification's delay.
-    fn credentials_changed(&self) {
-        if let Some(auth) = &self.auth {
+    /// A guard that makes every credential cached by this store (and its clones) stale
+    /// when it is dropped: every method that can refuse or alter a credential creates one
+    /// before its statement and keeps it to its end, so the cache is made stale after the
+    /// statement returned, and also when the call's future is dropped half-way (a timeout
+    /// after the server committed but before its reply was read). A new such method must
+    /// do the same: without it, the `auth_changes` triggers still tell this store, but
+    /// only after the poll interval or a notification's delay (never, with
+    /// `auth_poll_interval` zero, before the TTL).
+    fn credentials_changing(&self) -> CredentialsChanging {
+        CredentialsChanging(self.auth.clone())
+    }
+}
+
+/// See [`Store::credentials_changing`]: makes the cache stale on drop.
+struct CredentialsChanging(Option<Arc<auth_cache::AuthCache>>);
+
+impl Drop for CredentialsChanging {
+    fn drop(&mut self) {
+        if let Some(auth) = &self.0 {
             auth.invalidate();
         }
     }

@@ -97,25 +97,23 @@ impl<B: Backend> Store<B> {
     /// [`Error::NotFound`] when there is no such tenant (nothing is deleted);
     /// [`Error::Database`].
     pub async fn delete_tenant(&self, id: TenantId) -> Result<DeletedTenant> {
-        let result = self
-            .observe("delete_tenant", async move {
-                let mut tx = B::begin_write(&self.pool).await?;
-                let Some(deleted) = B::delete_tenant(&mut tx, id).await? else {
-                    return Err(Error::NotFound {
-                        entity: "tenant",
-                        id: id.to_string(),
-                    });
-                };
-                tx.commit().await?;
-                Ok(DeletedTenant {
-                    id,
-                    slug: deleted.slug,
-                    activities: deleted.activities,
-                })
+        let _changing = self.credentials_changing();
+        self.observe("delete_tenant", async move {
+            let mut tx = B::begin_write(&self.pool).await?;
+            let Some(deleted) = B::delete_tenant(&mut tx, id).await? else {
+                return Err(Error::NotFound {
+                    entity: "tenant",
+                    id: id.to_string(),
+                });
+            };
+            tx.commit().await?;
+            Ok(DeletedTenant {
+                id,
+                slug: deleted.slug,
+                activities: deleted.activities,
             })
-            .await;
-        self.credentials_changed();
-        result
+        })
+        .await
     }
 }
 

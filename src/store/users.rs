@@ -77,24 +77,22 @@ impl<B: Backend> Store<B> {
     /// [`Error::Conflict`] naming the tenants' slugs when the user owns any (nothing is
     /// deleted); [`Error::Database`].
     pub async fn delete_user(&self, id: UserId) -> Result<bool> {
-        let result = self
-            .observe("delete_user", async move {
-                let mut tx = B::begin_write(&self.pool).await?;
-                let deleted = match B::delete_user(&mut tx, id).await {
-                    Ok(deleted) => deleted,
-                    Err(error) if is_foreign_key_violation(&error) => {
-                        drop(tx);
-                        let slugs = B::select_tenant_slugs_by_owner(&self.pool, id).await?;
-                        return Err(owns_tenants(&slugs));
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                tx.commit().await?;
-                Ok(deleted > 0)
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("delete_user", async move {
+            let mut tx = B::begin_write(&self.pool).await?;
+            let deleted = match B::delete_user(&mut tx, id).await {
+                Ok(deleted) => deleted,
+                Err(error) if is_foreign_key_violation(&error) => {
+                    drop(tx);
+                    let slugs = B::select_tenant_slugs_by_owner(&self.pool, id).await?;
+                    return Err(owns_tenants(&slugs));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            tx.commit().await?;
+            Ok(deleted > 0)
+        })
+        .await
     }
 
     /// Sets the user's `last_active` to now.
@@ -180,16 +178,14 @@ impl<B: Backend> Store<B> {
     /// pending (approving an active, suspended or deleted user); [`Error::NotFound`] with
     /// the id of the user, or of `by`, that does not exist. Nothing changes on error.
     pub async fn approve_user(&self, id: UserId, by: UserId) -> Result<()> {
-        let result = self
-            .observe("approve_user", async move {
-                let changed = B::approve_user(&self.pool, id, by, clock::now().into())
-                    .await
-                    .map_err(actor_not_found(by))?;
-                self.explain_unchanged(id, changed, &APPROVE).await
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("approve_user", async move {
+            let changed = B::approve_user(&self.pool, id, by, clock::now().into())
+                .await
+                .map_err(actor_not_found(by))?;
+            self.explain_unchanged(id, changed, &APPROVE).await
+        })
+        .await
     }
 
     /// Suspends a `pending` or `active` user for `reason`: it becomes `suspended`, with
@@ -207,17 +203,15 @@ impl<B: Backend> Store<B> {
     /// already suspended or deleted; [`Error::NotFound`] as [`Store::approve_user`].
     /// Nothing changes on error.
     pub async fn suspend_user(&self, id: UserId, by: UserId, reason: &str) -> Result<()> {
-        let result = self
-            .observe("suspend_user", async move {
-                validate::non_blank("suspension_reason", reason, validate::MAX_TEXT_LEN)?;
-                let changed = B::suspend_user(&self.pool, id, by, reason, clock::now().into())
-                    .await
-                    .map_err(actor_not_found(by))?;
-                self.explain_unchanged(id, changed, &SUSPEND).await
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("suspend_user", async move {
+            validate::non_blank("suspension_reason", reason, validate::MAX_TEXT_LEN)?;
+            let changed = B::suspend_user(&self.pool, id, by, reason, clock::now().into())
+                .await
+                .map_err(actor_not_found(by))?;
+            self.explain_unchanged(id, changed, &SUSPEND).await
+        })
+        .await
     }
 
     /// Lifts a `suspended` user's suspension, in one statement: a user that had been
@@ -235,24 +229,22 @@ impl<B: Backend> Store<B> {
     /// [`Error::InvalidInput`] on `status` naming the transition when the user is not
     /// suspended; [`Error::NotFound`] as [`Store::approve_user`]. Nothing changes on error.
     pub async fn reactivate_user(&self, id: UserId, by: UserId) -> Result<()> {
-        let result = self
-            .observe("reactivate_user", async move {
-                let changed = B::reactivate_user(&self.pool, id, by, clock::now().into())
-                    .await
-                    .map_err(actor_not_found(by))?;
-                // The statement also changes nothing when `by` does not exist (a never-approved
-                // user's reactivation stores no `by` for a foreign key to check).
-                if changed == 0 && B::select_user_by_id(&self.pool, by).await?.is_none() {
-                    return Err(Error::NotFound {
-                        entity: "user",
-                        id: by.to_string(),
-                    });
-                }
-                self.explain_unchanged(id, changed, &REACTIVATE).await
-            })
-            .await;
-        self.credentials_changed();
-        result
+        let _changing = self.credentials_changing();
+        self.observe("reactivate_user", async move {
+            let changed = B::reactivate_user(&self.pool, id, by, clock::now().into())
+                .await
+                .map_err(actor_not_found(by))?;
+            // The statement also changes nothing when `by` does not exist (a never-approved
+            // user's reactivation stores no `by` for a foreign key to check).
+            if changed == 0 && B::select_user_by_id(&self.pool, by).await?.is_none() {
+                return Err(Error::NotFound {
+                    entity: "user",
+                    id: by.to_string(),
+                });
+            }
+            self.explain_unchanged(id, changed, &REACTIVATE).await
+        })
+        .await
     }
 
     /// Replaces the user's `firstname` and `lastname` (a `None` clears the field) and sets

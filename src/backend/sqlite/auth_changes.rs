@@ -30,8 +30,8 @@ impl AuthChangeQueries for Sqlite {
 }
 
 impl AuthWatch for SqliteAuthWatch {
-    async fn changed(&mut self) -> sqlx::Result<()> {
+    async fn changed(&mut self) -> sqlx::Result<bool> {
         self.0.tick().await;
-        Ok(())
+        Ok(false)
     }
 }
