@@ -10,6 +10,8 @@
 //! twelve whole months and this one; `BENCH_SCALE=10` reaches 10M), `BENCH_SECONDS` (time
 //! per latency measurement, default 1). Writes `target/bench/partitions.json`.
 
+mod settings;
+
 use std::time::{Duration, Instant};
 
 use pierre_store::{
@@ -20,28 +22,14 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, migrate::MigrateDatabase};
 use time::{Duration as TimeDuration, OffsetDateTime};
 
+use settings::{scale, seconds};
+
 /// The last migration before the usage tables were partitioned.
 const BEFORE_PARTITIONS: i64 = 20_261_202_000_004;
 /// Users, one API key each.
 const USERS: usize = 1_000;
 /// Rows per `DELETE` when pruning the unpartitioned table (the CLI's default).
 const PRUNE_BATCH: i64 = 5_000;
-
-fn scale() -> f64 {
-    std::env::var("BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
-}
-
-fn seconds() -> Duration {
-    Duration::from_secs_f64(
-        std::env::var("BENCH_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1.0),
-    )
-}
 
 /// One database under test.
 struct Side {

@@ -11,6 +11,7 @@
 //! 100k activities), `BENCH_SECONDS` (time per measurement, default 1).
 
 mod raw;
+mod settings;
 
 use std::{
     future::Future,
@@ -27,6 +28,7 @@ use sqlx::migrate::MigrateDatabase;
 use time::{Duration as TimeDuration, OffsetDateTime};
 
 use raw::Raw;
+use settings::{scale, seconds};
 
 /// One line of the report.
 #[derive(Debug, Serialize)]
@@ -75,22 +77,6 @@ impl Pick {
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
     }
-}
-
-fn scale() -> f64 {
-    std::env::var("BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
-}
-
-fn seconds() -> Duration {
-    Duration::from_secs_f64(
-        std::env::var("BENCH_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1.0),
-    )
 }
 
 /// Slices each measurement is cut into; the two sides take turns, so a change in the

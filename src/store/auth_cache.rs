@@ -196,21 +196,16 @@ impl AuthCache {
         key: ApiKey,
         owner_may_log_in: bool,
     ) -> Arc<Entry<ApiKey, ApiKeyId>> {
-        let _filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
-        let earlier = self.keys.get(&digest);
-        if let Some(earlier) = earlier.as_ref().filter(|e| self.is_fresh(e)) {
-            return Arc::clone(earlier);
-        }
-        let uses = carried_uses(earlier, key.id, key.usage_count);
-        let entry = Arc::new(Entry {
+        let (id, usage_count) = (key.id, key.usage_count);
+        self.fill(
+            &self.keys,
+            digest,
             generation,
-            loaded_at: Instant::now(),
-            item: key,
+            key,
+            id,
+            usage_count,
             owner_may_log_in,
-            uses,
-        });
-        self.keys.insert(digest, Arc::clone(&entry));
-        entry
+        )
     }
 
     /// The key if it authenticates now (active, unexpired, its user may log in), with
@@ -248,20 +243,37 @@ impl AuthCache {
         generation: u64,
         client: A2AClient,
     ) -> Arc<Entry<A2AClient, A2AClientId>> {
+        let id = client.id;
+        self.fill(&self.clients, digest, generation, client, id, 0, true)
+    }
+
+    /// Caches `item` under `digest` in `cache` (read from the database after `generation`
+    /// was read), unless a fresh entry is already there (a racing fill), which is returned
+    /// instead. Uses counted on an earlier entry of the same credential carry over.
+    #[allow(clippy::too_many_arguments)]
+    fn fill<T, Id: Copy + PartialEq>(
+        &self,
+        cache: &Cache<Digest, Arc<Entry<T, Id>>>,
+        digest: Digest,
+        generation: u64,
+        item: T,
+        id: Id,
+        stored_count: i64,
+        owner_may_log_in: bool,
+    ) -> Arc<Entry<T, Id>> {
         let _filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
-        let earlier = self.clients.get(&digest);
+        let earlier = cache.get(&digest);
         if let Some(earlier) = earlier.as_ref().filter(|e| self.is_fresh(e)) {
             return Arc::clone(earlier);
         }
-        let uses = carried_uses(earlier, client.id, 0);
         let entry = Arc::new(Entry {
             generation,
             loaded_at: Instant::now(),
-            item: client,
-            owner_may_log_in: true,
-            uses,
+            item,
+            owner_may_log_in,
+            uses: carried_uses(earlier, id, stored_count),
         });
-        self.clients.insert(digest, Arc::clone(&entry));
+        cache.insert(digest, Arc::clone(&entry));
         entry
     }
 
