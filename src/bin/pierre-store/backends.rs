@@ -5,6 +5,8 @@ use std::{future::Future, path::Path, process::Stdio};
 use eyre::{WrapErr, bail, eyre};
 use pierre_store::{Backend, MySql, Postgres, Sqlite, StagedFile, Store};
 
+use crate::mysql_tools;
+
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {
     /// What to do about a database that does not exist, for the error that says so.
@@ -93,17 +95,25 @@ impl AdminBackend for Postgres {
     }
 }
 
-// TEMPORARY (branch mysql-base): replaced by mariadb-dump / mariadb in the admin work.
 impl AdminBackend for MySql {
-    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; create it \
-        (`CREATE DATABASE pierre`, granted to the store's user), then run `pierre-store init`";
+    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; as an \
+        administrator, create it (`CREATE DATABASE pierre CHARACTER SET utf8mb4 COLLATE \
+        utf8mb4_bin`) and grant it to the store's user (`GRANT ALL PRIVILEGES ON pierre.* TO \
+        'app'@'%'`), then run `pierre-store init`";
 
-    async fn backup(_store: &Store<Self>, _url: &str, _path: &Path) -> eyre::Result<()> {
-        bail!("backup is not yet implemented on MySQL")
+    /// `mariadb-dump` (or `mysqldump`) into a [`StagedFile`]: private (0600), never
+    /// replacing anything, at `path` only once the dump is complete. See
+    /// [`mysql_tools::dump`].
+    async fn backup(_store: &Store<Self>, url: &str, path: &Path) -> eyre::Result<()> {
+        let file = StagedFile::create(path)?;
+        mysql_tools::dump(url, file.staged_path()).await?;
+        Ok(file.persist()?)
     }
 
-    async fn restore(_url: &str, _path: &Path) -> eyre::Result<()> {
-        bail!("restore is not yet implemented on MySQL")
+    /// Drops everything in the database, then runs the dump through `mariadb` (or `mysql`):
+    /// see [`mysql_tools::restore`].
+    async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
+        mysql_tools::restore(url, path).await
     }
 }
 

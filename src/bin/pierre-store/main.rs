@@ -8,6 +8,7 @@ mod backends;
 mod cli;
 mod commands;
 mod duration;
+mod mysql_tools;
 mod output;
 
 use std::process::ExitCode;
