@@ -1,16 +1,37 @@
-// TEMPORARY STUBS: replaced by the area's statements (issue 14). Never merged into main.
-#![allow(unused_variables, unused_imports)]
+//! No row-level security on MySQL: every statement here names its tenant in its WHERE
+//! clause (or inserts the row's own), and that filter alone isolates the tenants.
 
-use sqlx::{MySql, MySqlConnection, MySqlPool};
+use sqlx::{MySql, MySqlPool};
 
 use crate::{
-    backend::{ActivityQueries, codec::Timestamp, rows::*},
-    model::*,
+    backend::{
+        ActivityQueries,
+        codec::Timestamp,
+        rows::{ActivityRow, UserStatsRow},
+    },
+    model::{ActivityId, TenantId, UserId},
 };
 
 impl ActivityQueries for MySql {
     async fn insert_activity(pool: &MySqlPool, row: &ActivityRow) -> sqlx::Result<()> {
-        todo!("mysql insert_activity")
+        sqlx::query!(
+            "INSERT INTO activities (id, tenant_id, user_id, name, type, distance,
+                duration, start_date, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row.id,
+            row.tenant_id,
+            row.user_id,
+            row.name,
+            row.activity_type,
+            row.distance,
+            row.duration,
+            row.start_date,
+            row.created_at,
+            row.updated_at,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
     }
 
     async fn select_activity(
@@ -18,7 +39,18 @@ impl ActivityQueries for MySql {
         tenant_id: TenantId,
         id: ActivityId,
     ) -> sqlx::Result<Option<ActivityRow>> {
-        todo!("mysql select_activity")
+        sqlx::query_as!(
+            ActivityRow,
+            "SELECT id AS `id: ActivityId`, tenant_id AS `tenant_id: TenantId`,
+                user_id AS `user_id: UserId`, name, type AS activity_type, distance, duration,
+                start_date AS `start_date: Timestamp`, created_at AS `created_at: Timestamp`,
+                updated_at AS `updated_at: Timestamp`
+             FROM activities WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+            tenant_id,
+            id
+        )
+        .fetch_optional(pool)
+        .await
     }
 
     async fn select_user_activities(
@@ -27,7 +59,22 @@ impl ActivityQueries for MySql {
         user_id: UserId,
         limit: i64,
     ) -> sqlx::Result<Vec<ActivityRow>> {
-        todo!("mysql select_user_activities")
+        sqlx::query_as!(
+            ActivityRow,
+            "SELECT id AS `id: ActivityId`, tenant_id AS `tenant_id: TenantId`,
+                user_id AS `user_id: UserId`, name, type AS activity_type, distance, duration,
+                start_date AS `start_date: Timestamp`, created_at AS `created_at: Timestamp`,
+                updated_at AS `updated_at: Timestamp`
+             FROM activities
+             WHERE tenant_id = ? AND user_id = ? AND deleted_at IS NULL
+             ORDER BY start_date DESC, id
+             LIMIT ?",
+            tenant_id,
+            user_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 
     async fn select_user_stats(
@@ -35,7 +82,22 @@ impl ActivityQueries for MySql {
         tenant_id: TenantId,
         user_id: UserId,
     ) -> sqlx::Result<UserStatsRow> {
-        todo!("mysql select_user_stats")
+        // SUM of a BIGINT is DECIMAL on MySQL: cast back to an integer.
+        sqlx::query_as!(
+            UserStatsRow,
+            "SELECT COUNT(*) AS `total_activities!: i64`,
+                SUM(distance) AS `total_distance?: f64`,
+                CAST(SUM(duration) AS SIGNED) AS `total_time?: i64`,
+                AVG(distance) AS `avg_distance?: f64`,
+                MIN(start_date) AS `first_activity?: Timestamp`,
+                MAX(start_date) AS `last_activity?: Timestamp`
+             FROM activities
+             WHERE tenant_id = ? AND user_id = ? AND deleted_at IS NULL",
+            tenant_id,
+            user_id
+        )
+        .fetch_one(pool)
+        .await
     }
 
     async fn soft_delete_activity(
@@ -44,6 +106,16 @@ impl ActivityQueries for MySql {
         id: ActivityId,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql soft_delete_activity")
+        let done = sqlx::query!(
+            "UPDATE activities SET deleted_at = ?, updated_at = ?
+             WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL",
+            at,
+            at,
+            tenant_id,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

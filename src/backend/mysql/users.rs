@@ -1,28 +1,79 @@
-// TEMPORARY STUBS: replaced by the area's statements (issue 14). Never merged into main.
-#![allow(unused_variables, unused_imports)]
-
 use sqlx::{MySql, MySqlConnection, MySqlPool};
 
 use crate::{
-    backend::{UserQueries, codec::Timestamp, rows::*},
-    model::*,
+    backend::{UserQueries, codec::Timestamp, rows::UserRow},
+    model::UserId,
 };
 
 impl UserQueries for MySql {
     async fn insert_user(pool: &MySqlPool, row: &UserRow) -> sqlx::Result<()> {
-        todo!("mysql insert_user")
+        sqlx::query!(
+            "INSERT INTO users (id, email, password_hash, firstname, lastname, status, is_admin,
+                tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at,
+                approved_by, suspended_at, suspended_by, suspension_reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row.id,
+            row.email,
+            row.password_hash,
+            row.firstname,
+            row.lastname,
+            row.status,
+            row.is_admin,
+            row.tier,
+            row.rate_limit_multiplier,
+            row.created_at,
+            row.updated_at,
+            row.last_active,
+            row.approved_at,
+            row.approved_by,
+            row.suspended_at,
+            row.suspended_by,
+            row.suspension_reason,
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
     }
 
     async fn select_user_by_id(pool: &MySqlPool, id: UserId) -> sqlx::Result<Option<UserRow>> {
-        todo!("mysql select_user_by_id")
+        sqlx::query_as!(
+            UserRow,
+            "SELECT id AS `id: UserId`, email, password_hash, firstname, lastname, status,
+                is_admin AS `is_admin: bool`, tier, rate_limit_multiplier,
+                created_at AS `created_at: Timestamp`, updated_at AS `updated_at: Timestamp`,
+                last_active AS `last_active: Timestamp`, approved_at AS `approved_at: Timestamp`,
+                approved_by AS `approved_by: UserId`, suspended_at AS `suspended_at: Timestamp`,
+                suspended_by AS `suspended_by: UserId`, suspension_reason
+             FROM users WHERE id = ?",
+            id
+        )
+        .fetch_optional(pool)
+        .await
     }
 
     async fn select_user_by_email(pool: &MySqlPool, email: &str) -> sqlx::Result<Option<UserRow>> {
-        todo!("mysql select_user_by_email")
+        sqlx::query_as!(
+            UserRow,
+            "SELECT id AS `id: UserId`, email, password_hash, firstname, lastname, status,
+                is_admin AS `is_admin: bool`, tier, rate_limit_multiplier,
+                created_at AS `created_at: Timestamp`, updated_at AS `updated_at: Timestamp`,
+                last_active AS `last_active: Timestamp`, approved_at AS `approved_at: Timestamp`,
+                approved_by AS `approved_by: UserId`, suspended_at AS `suspended_at: Timestamp`,
+                suspended_by AS `suspended_by: UserId`, suspension_reason
+             FROM users WHERE email = ?",
+            email
+        )
+        .fetch_optional(pool)
+        .await
     }
 
     async fn delete_user(conn: &mut MySqlConnection, id: UserId) -> sqlx::Result<u64> {
-        todo!("mysql delete_user")
+        // The user's tokens, keys and activities go by ON DELETE CASCADE; its usage by the
+        // BEFORE DELETE trigger of migration 20261130000001 (cascades fire no triggers).
+        let done = sqlx::query!("DELETE FROM users WHERE id = ?", id)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn update_user_password_hash(
@@ -31,7 +82,15 @@ impl UserQueries for MySql {
         password_hash: &str,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql update_user_password_hash")
+        let done = sqlx::query!(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+            password_hash,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn update_user_last_active(
@@ -39,7 +98,10 @@ impl UserQueries for MySql {
         id: UserId,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql update_user_last_active")
+        let done = sqlx::query!("UPDATE users SET last_active = ? WHERE id = ?", at, id)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn select_users_page(
@@ -49,7 +111,38 @@ impl UserQueries for MySql {
         after: Option<(Timestamp, UserId)>,
         limit: i64,
     ) -> sqlx::Result<Vec<UserRow>> {
-        todo!("mysql select_users_page")
+        // The lists travel as JSON arrays, unpacked by JSON_TABLE: one checked statement for
+        // any filter. The unpacked columns take the table's binary collation, so the match
+        // is by bytes as on the other backends.
+        let statuses =
+            serde_json::to_string(statuses).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let tiers = serde_json::to_string(tiers).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let (after_created_at, after_id) = after.unzip();
+        sqlx::query_as!(
+            UserRow,
+            "SELECT id AS `id: UserId`, email, password_hash, firstname, lastname, status,
+                is_admin AS `is_admin: bool`, tier, rate_limit_multiplier,
+                created_at AS `created_at: Timestamp`, updated_at AS `updated_at: Timestamp`,
+                last_active AS `last_active: Timestamp`, approved_at AS `approved_at: Timestamp`,
+                approved_by AS `approved_by: UserId`, suspended_at AS `suspended_at: Timestamp`,
+                suspended_by AS `suspended_by: UserId`, suspension_reason
+             FROM users
+             WHERE status IN (SELECT s.status FROM JSON_TABLE(?, '$[*]' COLUMNS (
+                    status VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS s)
+               AND tier IN (SELECT t.tier FROM JSON_TABLE(?, '$[*]' COLUMNS (
+                    tier VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS t)
+               AND (? IS NULL OR (created_at, id) > (?, ?))
+             ORDER BY created_at, id
+             LIMIT ?",
+            statuses,
+            tiers,
+            after_created_at,
+            after_created_at,
+            after_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await
     }
 
     async fn approve_user(
@@ -58,7 +151,18 @@ impl UserQueries for MySql {
         by: UserId,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql approve_user")
+        let done = sqlx::query!(
+            "UPDATE users SET status = 'active', approved_at = ?, approved_by = ?,
+                updated_at = ?
+             WHERE id = ? AND status = 'pending'",
+            at,
+            by,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn suspend_user(
@@ -68,7 +172,19 @@ impl UserQueries for MySql {
         reason: &str,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql suspend_user")
+        let done = sqlx::query!(
+            "UPDATE users SET status = 'suspended', suspended_at = ?, suspended_by = ?,
+                suspension_reason = ?, updated_at = ?
+             WHERE id = ? AND status IN ('pending', 'active')",
+            at,
+            by,
+            reason,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn reactivate_user(
@@ -77,7 +193,26 @@ impl UserQueries for MySql {
         by: UserId,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql reactivate_user")
+        // MySQL refuses a subquery on the table being updated (error 1093), so the actor's
+        // existence is a join. The assignments may see each other's new values (MySQL
+        // assigns left to right): each CASE only asks whether approved_at is NULL, which
+        // none of them changes.
+        let done = sqlx::query!(
+            "UPDATE users AS u JOIN users AS actor ON actor.id = ? SET
+                u.status = CASE WHEN u.approved_at IS NULL THEN 'pending' ELSE 'active' END,
+                u.approved_at = CASE WHEN u.approved_at IS NULL THEN NULL ELSE ? END,
+                u.approved_by = CASE WHEN u.approved_at IS NULL THEN NULL ELSE actor.id END,
+                u.suspended_at = NULL, u.suspended_by = NULL, u.suspension_reason = NULL,
+                u.updated_at = ?
+             WHERE u.id = ? AND u.status = 'suspended'",
+            by,
+            at,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn update_user_profile(
@@ -87,7 +222,17 @@ impl UserQueries for MySql {
         lastname: Option<&str>,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql update_user_profile")
+        let done = sqlx::query!(
+            "UPDATE users SET firstname = ?, lastname = ?, updated_at = ?
+             WHERE id = ? AND status <> 'deleted'",
+            firstname,
+            lastname,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn update_user_tier(
@@ -96,6 +241,15 @@ impl UserQueries for MySql {
         tier: &str,
         at: Timestamp,
     ) -> sqlx::Result<u64> {
-        todo!("mysql update_user_tier")
+        let done = sqlx::query!(
+            "UPDATE users SET tier = ?, updated_at = ?
+             WHERE id = ? AND status <> 'deleted'",
+            tier,
+            at,
+            id
+        )
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }
