@@ -11,6 +11,7 @@ mod activities;
 mod api_keys;
 mod auth_changes;
 mod copy;
+mod json_rows;
 mod lifecycle;
 mod tenants;
 mod tokens;
