@@ -19,7 +19,7 @@ use crate::{
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
 
 /// The server's error number of `error`, if the server sent one.
-fn server_error_number(error: &sqlx::Error) -> Option<u16> {
+pub(super) fn server_error_number(error: &sqlx::Error) -> Option<u16> {
     match error {
         sqlx::Error::Database(e) => e
             .try_downcast_ref::<MySqlDatabaseError>()
