@@ -3,7 +3,10 @@
 
 use std::{ffi::OsString, os::unix::ffi::OsStringExt, time::Duration};
 
-use pierre_store::{DEFAULT_DATABASE_URL, EncryptionKey, Error, StoreConfig};
+use pierre_store::{
+    Backend, DEFAULT_DATABASE_URL, EncryptionKey, Error, ForBackend, MySql, Postgres, Sqlite,
+    Store, StoreConfig, run_for_url,
+};
 
 const VARS: [&str; 13] = [
     "DATABASE_ENCRYPTION_KEY",
@@ -35,6 +38,27 @@ fn clear() {
     for name in VARS {
         // SAFETY: as in `set`.
         unsafe { std::env::remove_var(name) }
+    }
+}
+
+/// Runs `future` on a runtime of the current thread: no other thread is started, so the
+/// environment stays safe to change (see `set`).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
+}
+
+/// The backend a URL names, as [`run_for_url`] picks it.
+struct BackendName;
+
+impl<B: Backend> ForBackend<B> for BackendName {
+    type Output = &'static str;
+
+    async fn run(self) -> &'static str {
+        B::NAME
     }
 }
 
@@ -72,6 +96,42 @@ fn from_env_reads_defaults_values_and_rejects_malformed_ones() -> eyre::Result<(
     assert_eq!(config.idle_timeout, None, "0 means no idle timeout");
     assert_eq!(config.max_lifetime, Some(Duration::from_secs(60)));
     assert!(config.read_urls.is_empty(), "no replica unless named");
+
+    // MySQL / MariaDB: either scheme is read as given and names Store<MySql>; a store of
+    // another backend refuses it, and Store<MySql> refuses theirs, before connecting.
+    for url in [
+        "mysql://app:pw@db:3306/pierre?ssl-mode=required",
+        "mariadb://app@db/pierre",
+    ] {
+        set("DATABASE_URL", url);
+        let config = StoreConfig::from_env()?;
+        assert_eq!(config.database_url, url);
+        assert_eq!(block_on(run_for_url(url, BackendName))?, "MySQL", "{url}");
+        for err in [
+            block_on(Store::<Sqlite>::connect(config.clone())).map(drop),
+            block_on(Store::<Postgres>::connect(config.clone())).map(drop),
+        ] {
+            assert!(
+                matches!(&err, Err(Error::Config(m)) if m.contains("MySQL") && !m.contains("pw")),
+                "{url}: {err:?}"
+            );
+        }
+    }
+    for url in ["postgres://u@db:5432/pierre", "sqlite:./data/pierre.db"] {
+        let err = block_on(Store::<MySql>::connect(StoreConfig::new(
+            url,
+            EncryptionKey::generate(),
+        )))
+        .map(drop);
+        assert!(
+            matches!(&err, Err(Error::Config(m)) if m.contains("MySQL")),
+            "{url}: {err:?}"
+        );
+    }
+    set(
+        "DATABASE_URL",
+        "postgres://u@db:5432/pierre?sslmode=require",
+    );
     assert_eq!(config.read_max_lag, Duration::from_millis(1000));
 
     // Read replicas: comma-separated, blanks around and empty entries ignored.

@@ -119,7 +119,11 @@ CREATE TABLE tenants (
     CONSTRAINT tenants_plan_check CHECK (plan IN ('starter', 'professional', 'enterprise')),
     CONSTRAINT tenants_is_active_check CHECK (is_active IN (0, 1)),
     -- A user who owns a tenant cannot be deleted (migration 20261201000002 of the others).
+    -- NO ACTION written out: InnoDB treats it as RESTRICT either way, but MariaDB's catalog
+    -- reports an unwritten action as RESTRICT (MySQL 8's as NO ACTION), and
+    -- tests/schema_parity.rs compares it with the other backends' NO ACTION.
     CONSTRAINT tenants_owner_user_id_fkey FOREIGN KEY (owner_user_id) REFERENCES users (id)
+        ON DELETE NO ACTION
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 CREATE INDEX idx_tenants_owner_user_id ON tenants (owner_user_id);
 
