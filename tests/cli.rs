@@ -12,7 +12,9 @@ use common::{
     Cleanup, PerBackend, RawSql, TestBackend, database_exists, missing_database_url, raw_counts,
     seed_tenants, usage_partitions,
 };
-use pierre_store::{ApiKeyUsage, EncryptionKey, OAuthProvider, Postgres, Store, User};
+use pierre_store::{
+    ApiKeyUsage, EncryptionKey, MySql, OAuthProvider, Postgres, Sqlite, Store, User,
+};
 use time::{Duration, OffsetDateTime};
 
 backend_tests!(
@@ -237,14 +239,33 @@ async fn backup_then_restore_brings_the_data_back<B: TestBackend>() -> eyre::Res
     // A path that starts with a dash, relative to the working directory.
     let backup = s.dir.path().join("-pierre.backup");
     if s._cleanup.admin_url().is_some() {
-        // A table the app role may not read makes pg_dump fail part-way.
-        B::raw_execute(s.admin_url(), "CREATE TABLE zz_not_yours (x integer)").await?;
+        // Something the dump cannot read makes it fail part-way: on PostgreSQL a table the
+        // app role may not read; on MySQL, where the app user may read everything in its
+        // database, a view whose table is gone.
+        let (break_it, repair): (&[&'static str], &'static str) = B::of(PerBackend {
+            sqlite: (&[][..], ""),
+            postgres: (
+                &["CREATE TABLE zz_not_yours (x integer)"],
+                "DROP TABLE zz_not_yours",
+            ),
+            mysql: (
+                &[
+                    "CREATE TABLE zz_gone (x integer)",
+                    "CREATE VIEW zz_not_yours AS SELECT x FROM zz_gone",
+                    "DROP TABLE zz_gone",
+                ],
+                "DROP VIEW zz_not_yours",
+            ),
+        });
+        for statement in break_it {
+            B::raw_execute(s.admin_url(), statement).await?;
+        }
         failed(s.run(&["backup", "--", "-pierre.backup"]));
         assert!(
             !backup.exists(),
             "a failed backup leaves nothing at its path"
         );
-        B::raw_execute(s.admin_url(), "DROP TABLE zz_not_yours").await?;
+        B::raw_execute(s.admin_url(), repair).await?;
     }
     ok(s.run(&["backup", "--", "-pierre.backup"]));
     assert_eq!(
@@ -540,12 +561,14 @@ async fn a_wrong_key_is_a_clear_error<B: TestBackend>() -> eyre::Result<()> {
 #[test]
 fn a_bad_url_scheme_is_a_clear_error() {
     let out = pierre_store_cmd()
-        .args(["--database-url", "mysql://root@localhost/db", "status"])
+        .args(["--database-url", "oracle://scott@localhost/db", "status"])
         .output()
         .expect("runs");
     let err = failed(out);
     assert!(
-        err.contains("unsupported database URL") && err.contains("sqlite:"),
+        err.contains("unsupported database URL")
+            && err.contains("sqlite:")
+            && err.contains("mysql:"),
         "{err}"
     );
 }
@@ -724,7 +747,7 @@ fn wrap_tools(dir: &Path, tools: &[&str], body: &str) -> eyre::Result<(PathBuf, 
         let real = std::env::split_paths(&path)
             .map(|dir| dir.join(tool))
             .find(|candidate| candidate.is_file())
-            .expect("the PostgreSQL client tools are installed");
+            .expect("the database client tools are installed");
         let wrapper = bin.join(tool);
         std::fs::write(
             &wrapper,
@@ -838,6 +861,126 @@ async fn postgres_passwords_stay_off_screens_and_command_lines() -> eyre::Result
     let argv = std::fs::read_to_string(&log)?;
     assert_eq!(argv.lines().count(), 3, "dump, check, restore: {argv}");
     assert!(!argv.contains("app-password"), "{argv}");
+    Ok(())
+}
+
+/// The password of a MySQL URL (percent-encoded, with characters an option file must
+/// escape) appears neither in `status` output nor on the command lines of the client
+/// tools: they read it from an option file that only its owner can read (0600, named by
+/// the first argument) and that is gone once the command ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    // The password `app-pa\ss "#1`: a backslash, a space, a quote and a comment sign.
+    let user = url::Url::parse(&s.url)?.username().to_owned();
+    MySql::raw_execute(
+        s.admin_url(),
+        Box::leak(
+            format!("ALTER USER '{user}'@'%' IDENTIFIED BY 'app-pa\\\\ss \"#1'").into_boxed_str(),
+        ),
+    )
+    .await?;
+    let url = s.url.replace(":app-password@", ":app-pa%5Css%20%22%231@");
+    assert_ne!(url, s.url);
+
+    // Wrappers that log their command lines and their option file's mode.
+    let log = s.dir.path().join("argv.log");
+    let log_argv = format!(
+        "echo \"$0 $* $(stat -c %a \"${{1#--defaults-extra-file=}}\")\" >> '{}'\nexec \"$REAL\" \"$@\"",
+        log.display()
+    );
+    let (bin, path) = wrap_tools(s.dir.path(), &["mariadb-dump", "mariadb"], &log_argv)?;
+    let tmp = s.dir.path().join("tmp");
+    std::fs::create_dir(&tmp)?;
+    let run = |args: &[&str]| {
+        pierre_store_cmd()
+            .current_dir(s.dir.path())
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("TMPDIR", &tmp)
+            .env("DATABASE_URL", &url)
+            .arg("--key-path")
+            .arg(s.key_path())
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    ok(run(&["init"]));
+    ok(run(&["demo"]));
+    let status = run(&["-v", "status"]);
+    let shown = format!("{}{}", stdout(&status), stderr(&status));
+    assert!(status.status.success(), "{shown}");
+    assert!(
+        !shown.contains("app-pa") && shown.contains(":[redacted]@"),
+        "{shown}"
+    );
+    ok(run(&["backup", "pierre.backup"]));
+    ok(run(&["restore", "pierre.backup"]));
+    let argv = std::fs::read_to_string(&log)?;
+    assert_eq!(argv.lines().count(), 3, "dump, list, restore: {argv}");
+    for line in argv.lines() {
+        assert!(
+            line.contains(" --defaults-extra-file=") && line.ends_with(" 600"),
+            "the option file first, private: {line}"
+        );
+    }
+    assert!(!argv.contains("app-pa"), "{argv}");
+    assert_eq!(
+        std::fs::read_dir(&tmp)?.count(),
+        0,
+        "the option files are removed"
+    );
+    let store = Store::<MySql>::new(&url, EncryptionKey::load(&s.key_path())?).await?;
+    assert!(
+        store
+            .get_user_by_email("demo@pierre.example")
+            .await?
+            .is_some(),
+        "restored"
+    );
+    Ok(())
+}
+
+/// SQLite to MySQL (as its app user) to PostgreSQL, through the binary's `copy`: every
+/// row arrives at each step, the sealed tokens byte for byte, and they still decrypt at
+/// the end with the key the SQLite database was made with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_sqlite_to_mysql_to_postgres_keeps_tokens_readable() -> eyre::Result<()> {
+    let s = Setup::<Sqlite>::new().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    let (mysql, _mysql_cleanup) = MySql::fresh_database_as_app_role().await?;
+    let (postgres, _postgres_cleanup) = Postgres::fresh_database().await?;
+    for (from, to) in [(&s.url, &mysql), (&mysql, &postgres)] {
+        let printed = ok(pierre_store_cmd()
+            .env("COPY_TO_DATABASE_URL", to)
+            .args(["--database-url", from, "--key-path"])
+            .arg(s.key_path())
+            .arg("copy")
+            .output()?);
+        assert!(printed.contains("copied into"), "{printed}");
+        assert!(!printed.contains("app-password"), "{printed}");
+    }
+
+    let key = EncryptionKey::load(&s.key_path())?;
+    let counts = raw_counts::<Sqlite>(&s.url).await?;
+    assert_eq!(raw_counts::<MySql>(&mysql).await?, counts);
+    assert_eq!(raw_counts::<Postgres>(&postgres).await?, counts);
+    let tokens = Sqlite::raw_token_rows(&s.url).await?;
+    assert!(!tokens.is_empty());
+    assert_eq!(MySql::raw_token_rows(&mysql).await?, tokens);
+    assert_eq!(Postgres::raw_token_rows(&postgres).await?, tokens);
+
+    let target = Store::<Postgres>::new(&postgres, key).await?;
+    let demo = target
+        .get_user_by_email("demo@pierre.example")
+        .await?
+        .expect("demo user copied");
+    let token = target
+        .get_strava_token(demo.id)
+        .await?
+        .expect("token copied");
+    assert_eq!(token.access_token, "demo-strava-access-token");
+    target.close().await;
     Ok(())
 }
 
