@@ -940,6 +940,50 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     Ok(())
 }
 
+/// A MySQL restore refuses a file that is not a complete dump before changing anything,
+/// and a dump that fails part-way (MySQL cannot roll back what it already replaced) says
+/// that the database may be partly restored; the good backup then restores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_restore_refuses_incomplete_dumps_and_says_when_it_failed_part_way()
+-> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    ok(s.run(&["backup", "good.sql"]));
+    let counts = raw_counts::<MySql>(s.admin_url()).await?;
+    let good = std::fs::read_to_string(s.dir.path().join("good.sql"))?;
+
+    let (head, _) = good.split_at(good.len() / 2);
+    std::fs::write(s.dir.path().join("cut.sql"), head)?;
+    let err = failed(s.run(&["restore", "cut.sql"]));
+    assert!(
+        err.contains("not a complete") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert_eq!(raw_counts::<MySql>(s.admin_url()).await?, counts);
+
+    let at = good
+        .find("-- Table structure for table `users`")
+        .expect("users");
+    let broken = format!(
+        "{}INSERT INTO zz_no_such_table VALUES (1);\n{}",
+        &good[..at],
+        &good[at..]
+    );
+    std::fs::write(s.dir.path().join("broken.sql"), broken)?;
+    let err = failed(s.run(&["restore", "broken.sql"]));
+    assert!(
+        err.contains("partly restored")
+            && err.contains("restore again")
+            && err.contains("zz_no_such_table"),
+        "{err}"
+    );
+
+    ok(s.run(&["restore", "good.sql"]));
+    assert_eq!(raw_counts::<MySql>(s.admin_url()).await?, counts);
+    Ok(())
+}
+
 /// SQLite to MySQL (as its app user) to PostgreSQL, through the binary's `copy`: every
 /// row arrives at each step, the sealed tokens byte for byte, and they still decrypt at
 /// the end with the key the SQLite database was made with.

@@ -131,8 +131,8 @@ fn base64_keys_round_trip_and_bad_ones_are_refused() {
 }
 
 /// Every place sqlx takes a PostgreSQL password from: the userinfo, a `password` query
-/// parameter anywhere among the others, a percent-encoded value or name. None survives
-/// `redact_url`, and what is not secret is kept.
+/// parameter anywhere among the others, a percent-encoded value or name; and a MySQL
+/// URL's (userinfo only). None survives `redact_url`, and what is not secret is kept.
 #[test]
 fn redact_url_hides_every_password_form_sqlx_accepts() {
     use pierre_store::redact_url;
@@ -171,6 +171,18 @@ fn redact_url_hides_every_password_form_sqlx_accepts() {
             "host=/run/postgresql&user=app&",
         ),
         ("postgres://app:hunter2@db:notaport/pierre", "postgres:"),
+        (
+            "mysql://app:hunter2@db:3306/pierre",
+            "mysql://app:[redacted]@db:3306/pierre",
+        ),
+        (
+            "mariadb://app:hun%40ter2@db/pierre?ssl-mode=REQUIRED",
+            "mariadb://app:[redacted]@db/pierre?ssl-mode=REQUIRED",
+        ),
+        (
+            "mysql://app:hunter2@localhost/pierre?socket=/run/mysqld/mysqld.sock",
+            "@localhost/pierre?socket=/run/mysqld/mysqld.sock",
+        ),
     ] {
         let shown = redact_url(url);
         assert!(
@@ -183,6 +195,7 @@ fn redact_url_hides_every_password_form_sqlx_accepts() {
         "sqlite::memory:",
         "sqlite://data/pierre.db?mode=rwc",
         "postgres://app@db:5432/pierre?sslmode=require",
+        "mysql://app@db:3306/pierre?ssl-mode=REQUIRED",
     ] {
         assert_eq!(redact_url(plain), plain);
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Set up and look after a pierre-store database (SQLite or PostgreSQL).
+/// Set up and look after a pierre-store database (SQLite, PostgreSQL or MySQL / MariaDB).
 #[derive(Debug, Parser)]
 #[command(name = "pierre-store", version, about)]
 pub struct Cli {
@@ -49,7 +49,7 @@ pub enum Command {
     /// Backend, schema version, pool settings, rows per table, size, key in use.
     Status,
     /// Write a backup of the database to PATH (SQLite: a database file; PostgreSQL: a
-    /// pg_dump custom-format archive).
+    /// pg_dump custom-format archive; MySQL: a mariadb-dump / mysqldump SQL file).
     Backup {
         /// Where to write it; must not exist, unless --replace is given.
         path: PathBuf,
@@ -59,7 +59,9 @@ pub enum Command {
         #[arg(long)]
         replace: bool,
     },
-    /// Replace the database with the backup at PATH. Stop the server first.
+    /// Replace the database with the backup at PATH. Stop the server first. On MySQL
+    /// everything in the database is dropped first, and a restore that fails part-way
+    /// leaves it partly restored (MySQL cannot roll back DDL): restore again.
     Restore {
         /// A backup written by `backup`.
         path: PathBuf,
@@ -93,7 +95,7 @@ pub enum Command {
     },
     /// Routine upkeep, safe to run at any time (e.g. daily from cron): on PostgreSQL,
     /// create the monthly partitions of the usage tables for this month and the next
-    /// MONTHS_AHEAD months where missing. Nothing to do on SQLite.
+    /// MONTHS_AHEAD months where missing. Nothing to do on SQLite and MySQL.
     Maintain {
         /// Months after the current one that must have their partitions (at most 120).
         #[arg(long, default_value_t = pierre_store::USAGE_PARTITION_MONTHS_AHEAD)]
@@ -111,7 +113,7 @@ pub enum Command {
     /// Copy every row into the empty database at URL (e.g. from SQLite to PostgreSQL),
     /// migrating it first. It is opened with this database's key. Stop the server first.
     Copy {
-        /// The target database (sqlite:<path> or postgres://...); it must hold no rows
+        /// The target database (sqlite:<path>, postgres://... or mysql://...); it must hold no rows
         /// [env: COPY_TO_DATABASE_URL]. A password given here is visible to other local
         /// users (ps) for the whole run: prefer COPY_TO_DATABASE_URL.
         #[arg(long)]

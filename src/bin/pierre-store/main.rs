@@ -1,8 +1,9 @@
-//! `pierre-store`: set up and look after a pierre-store database, on SQLite or PostgreSQL.
+//! `pierre-store`: set up and look after a pierre-store database, on SQLite, PostgreSQL or
+//! MySQL / MariaDB.
 //!
 //! The URL's scheme picks the backend at start-up (with `copy --to URL`, the target's too),
 //! through the library's [`pierre_store::run_for_url`]; every command is generic code
-//! monomorphised for `Store<Sqlite>` and `Store<Postgres>`.
+//! monomorphised for `Store<Sqlite>`, `Store<Postgres>` and `Store<MySql>`.
 
 mod backends;
 mod cli;

@@ -43,7 +43,7 @@ pub async fn dump(url: &str, file: &Path) -> eyre::Result<()> {
         &target.database,
     ];
     let output = run(&DUMP_TOOLS, &options, &args, Some(file), None).await?;
-    check(&output)?;
+    check(&output, "nothing written")?;
     if !is_complete(file).await? {
         bail!("the dump ended before its completion line; nothing written");
     }
@@ -86,7 +86,7 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         None,
     )
     .await?;
-    check(&listed)?;
+    check(&listed, "nothing changed")?;
     let mut script = b"SET FOREIGN_KEY_CHECKS = 0;\n".to_vec();
     script.extend_from_slice(&listed.stdout);
     let loaded = run(
@@ -97,7 +97,8 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         Some((script, path)),
     )
     .await?;
-    check(&loaded).wrap_err(
+    check(
+        &loaded,
         "the database may now be partly restored (MySQL cannot undo the tables it already \
          replaced): fix the cause and restore again",
     )
@@ -161,7 +162,7 @@ impl Target {
             None => options.extend([
                 // Else the client takes `localhost` for its Unix socket; sqlx uses TCP.
                 ("protocol", "tcp".into()),
-                ("host", parsed.host_str().unwrap_or("localhost").to_owned()),
+                ("host", host(&parsed)),
                 ("port", parsed.port().unwrap_or(3306).to_string()),
             ]),
         }
@@ -189,6 +190,15 @@ impl Target {
         let charset = param(&["charset"]).unwrap_or_else(|| "utf8mb4".into());
         options.push(("default-character-set", charset));
         Ok(Self { options, database })
+    }
+}
+
+/// The URL's host as the client tools take it: an IPv6 address without its brackets.
+fn host(url: &url::Url) -> String {
+    match url.host() {
+        Some(url::Host::Ipv6(address)) => address.to_string(),
+        Some(host) => host.to_string(),
+        None => "localhost".to_owned(),
     }
 }
 
@@ -330,8 +340,10 @@ struct Tool {
     stderr: Vec<u8>,
 }
 
-/// `Ok` when the tool succeeded, else its error output on one line.
-fn check(tool: &Tool) -> eyre::Result<()> {
+/// `Ok` when the tool succeeded, else an error with its message on one line (its `ERROR`
+/// lines when it printed any: the client also echoes the failing statement), then what
+/// that left (`outcome`).
+fn check(tool: &Tool, outcome: &str) -> eyre::Result<()> {
     if tool.status.success() {
         return Ok(());
     }
@@ -341,7 +353,13 @@ fn check(tool: &Tool) -> eyre::Result<()> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    Err(eyre!("{}", lines.join(" / "))).wrap_err(format!("{} failed", tool.name))
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("ERROR"))
+        .collect();
+    let message = if errors.is_empty() { lines } else { errors };
+    bail!("{} failed: {}; {outcome}", tool.name, message.join(" / "))
 }
 
 /// Writes `script`, then the dump at `path` without its `DEFINER` clauses, to `stdin`.
@@ -493,6 +511,10 @@ mod tests {
                 "default-character-set=utf8mb4",
                 "database=pierre"
             ]
+        );
+        assert!(
+            options("mysql://[::1]/pierre")?.contains(&"host=::1".to_owned()),
+            "an IPv6 address without brackets"
         );
         assert!(Target::parse("mysql://app@db").is_err(), "no database");
         assert_eq!(escape_option("a\"b\\c#d\n"), "a\\\"b\\\\c#d\\n");

@@ -116,7 +116,7 @@ pub async fn maintain<B: AdminBackend>(
     let created = store.create_usage_partitions(months_ahead).await?;
     out.say(format!(
         "usage partitions: {created} created; this month and the {months_ahead} after it \
-         have theirs (PostgreSQL only: SQLite's usage tables are not partitioned)"
+         have theirs (PostgreSQL only: the usage tables of SQLite and MySQL are not partitioned)"
     ));
     Ok(())
 }
