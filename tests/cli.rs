@@ -984,6 +984,46 @@ async fn mysql_restore_refuses_incomplete_dumps_and_says_when_it_failed_part_way
     Ok(())
 }
 
+/// Where only the older names of the MySQL client tools are installed (`mysqldump`,
+/// `mysql`), backups and restores use them; with neither, `backup` says what to install and
+/// writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_backups_fall_back_to_mysqldump_and_mysql() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    let counts = raw_counts::<MySql>(&s.url).await?;
+    let log = s.dir.path().join("argv.log");
+    let log_tool = format!("echo \"$0\" >> '{}'\nexec \"$REAL\" \"$@\"", log.display());
+    // Only the wrappers on PATH: no mariadb-dump, no mariadb.
+    let (bin, _) = wrap_tools(s.dir.path(), &["mysqldump", "mysql"], &log_tool)?;
+    let run = |path: &Path, args: &[&str]| {
+        s.command_with_key(&s.key_path(), args)
+            .env("PATH", path)
+            .output()
+            .expect("the binary runs")
+    };
+    ok(run(&bin, &["backup", "old-names.sql"]));
+    ok(run(&bin, &["restore", "old-names.sql"]));
+    assert_eq!(raw_counts::<MySql>(&s.url).await?, counts);
+    let tools: Vec<String> = std::fs::read_to_string(&log)?
+        .lines()
+        .filter_map(|l| Path::new(l).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(tools, ["mysqldump", "mysql", "mysql"]);
+
+    let empty = s.dir.path().join("empty");
+    std::fs::create_dir(&empty)?;
+    let err = failed(run(&empty, &["backup", "none.sql"]));
+    assert!(
+        err.contains("neither mariadb-dump nor mysqldump is installed"),
+        "{err}"
+    );
+    assert!(!s.dir.path().join("none.sql").exists(), "nothing written");
+    Ok(())
+}
+
 /// SQLite to MySQL (as its app user) to PostgreSQL, through the binary's `copy`: every
 /// row arrives at each step, the sealed tokens byte for byte, and they still decrypt at
 /// the end with the key the SQLite database was made with.
