@@ -27,6 +27,7 @@ backend_tests!(
     without_signals_a_change_is_seen_within_the_ttl,
     uses_counted_over_many_tasks_all_reach_the_database,
     cache_off_counts_each_use_in_the_database,
+    cache_off_uses_from_many_tasks_each_see_their_own_count,
     writing_uses_does_not_move_the_change_counter,
     a_one_connection_pool_serves_calls_while_watching,
     a_missing_change_counter_row_fails_changes_loudly,
@@ -451,6 +452,51 @@ async fn cache_off_counts_each_use_in_the_database<B: TestBackend>() -> eyre::Re
     );
     B::raw_execute(&db.admin_url(), "UPDATE api_keys SET is_active = FALSE").await?;
     assert!(store.authenticate_api_key(&plaintext).await?.is_none());
+    Ok(())
+}
+
+/// `auth_cache_entries = 0` under concurrency: each authentication adds one and returns the
+/// row as its own increment left it (one atomic step), so the counts returned are exactly
+/// 1..=N, none lost and none seen twice.
+async fn cache_off_uses_from_many_tasks_each_see_their_own_count<B: TestBackend>()
+-> eyre::Result<()> {
+    const TASKS: usize = 8;
+    const PER_TASK: usize = 100;
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let store = store_with(&db, |c| c.auth_cache_entries = 0).await?;
+    let owner = user(&db, "m@example.com").await?;
+    let (key, plaintext) = store
+        .issue_api_key(owner, "k", ApiKeyTier::Trial, vec![], None)
+        .await?;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            let plaintext = plaintext.expose().to_owned();
+            tokio::spawn(async move {
+                let mut seen = Vec::with_capacity(PER_TASK);
+                for _ in 0..PER_TASK {
+                    let key = store.authenticate_api_key(&plaintext).await?;
+                    seen.push(key.map(|k| k.usage_count));
+                }
+                eyre::Ok(seen)
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.extend(task.await??);
+    }
+    seen.sort();
+    let total = (TASKS * PER_TASK) as i64;
+    let expected: Vec<_> = (1..=total).map(Some).collect();
+    assert_eq!(seen, expected, "each use returns its own count");
+    assert_eq!(
+        store
+            .get_api_key_by_hash(&key.key_hash)
+            .await?
+            .map(|k| k.usage_count),
+        Some(total)
+    );
     Ok(())
 }
 

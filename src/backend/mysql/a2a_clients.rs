@@ -1,6 +1,6 @@
 use sqlx::{MySql, MySqlExecutor, MySqlPool, types::Json};
 
-use super::json_rows::{json_rows, json_timestamp};
+use super::json_rows::{datetime, json_array};
 use crate::{
     backend::{
         A2AClientQueries,
@@ -118,17 +118,18 @@ impl A2AClientQueries for MySql {
         rows: &[A2AClientUseRow],
     ) -> sqlx::Result<u64> {
         // One JSON array of [id, last_used] expanded by JSON_TABLE: one checked statement
-        // for the whole batch. last_used is not watched by the auth_changes trigger.
+        // for the whole batch (the id column ascii, as a2a_clients.id is, so that the join
+        // uses the primary key). last_used is not watched by the auth_changes trigger.
         let batch: Vec<_> = rows
             .iter()
-            .map(|r| (r.id.into_inner(), json_timestamp(r.last_used)))
+            .map(|r| (r.id.into_inner(), datetime(r.last_used)))
             .collect();
         let done = sqlx::query!(
             "UPDATE a2a_clients c JOIN JSON_TABLE(?, '$[*]' COLUMNS (
                     id CHAR(36) CHARACTER SET ascii PATH '$[0]',
                     last_used DATETIME(6) PATH '$[1]')) b ON c.id = b.id
              SET c.last_used = GREATEST(COALESCE(c.last_used, b.last_used), b.last_used)",
-            json_rows(&batch)?
+            json_array(&batch)?
         )
         .execute(pool)
         .await?;

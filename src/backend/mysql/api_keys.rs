@@ -1,6 +1,6 @@
 use sqlx::{MySql, MySqlExecutor, MySqlPool, types::Json};
 
-use super::json_rows::{json_rows, json_timestamp};
+use super::json_rows::{datetime, json_array};
 use crate::{
     backend::{
         ApiKeyQueries,
@@ -116,11 +116,13 @@ impl ApiKeyQueries for MySql {
 
     async fn add_api_key_uses(pool: &MySqlPool, rows: &[ApiKeyUsesRow]) -> sqlx::Result<u64> {
         // One JSON array of [id, uses, last_used] expanded by JSON_TABLE: one checked
-        // statement for the whole batch. usage_count and last_used are not watched by the
-        // auth_changes trigger, so a flush bumps no counter.
+        // statement for the whole batch. The id column is ascii, as api_keys.id is: with
+        // JSON_TABLE's default utf8mb4 MariaDB cannot join on the primary key and scans
+        // api_keys instead. usage_count and last_used are not watched by the auth_changes
+        // trigger, so a flush bumps no counter.
         let batch: Vec<_> = rows
             .iter()
-            .map(|r| (r.id.into_inner(), r.uses, json_timestamp(r.last_used)))
+            .map(|r| (r.id.into_inner(), r.uses, datetime(r.last_used)))
             .collect();
         let done = sqlx::query!(
             "UPDATE api_keys k JOIN JSON_TABLE(?, '$[*]' COLUMNS (
@@ -128,7 +130,7 @@ impl ApiKeyQueries for MySql {
                     last_used DATETIME(6) PATH '$[2]')) b ON k.id = b.id
              SET k.usage_count = k.usage_count + b.uses,
                 k.last_used = GREATEST(COALESCE(k.last_used, b.last_used), b.last_used)",
-            json_rows(&batch)?
+            json_array(&batch)?
         )
         .execute(pool)
         .await?;
