@@ -1,7 +1,7 @@
 use sqlx::{MySql, MySqlConnection, MySqlPool};
 
 use super::{
-    json_rows::{json_rows, json_timestamp},
+    json_rows::{datetime, json_array},
     lifecycle::server_error_number,
 };
 use crate::{
@@ -168,7 +168,7 @@ impl UsageQueries for MySql {
             .map(|r| {
                 (
                     r.api_key_id.into_inner(),
-                    json_timestamp(r.timestamp),
+                    datetime(r.timestamp),
                     &r.endpoint,
                     &r.method,
                     r.status_code,
@@ -203,7 +203,7 @@ impl UsageQueries for MySql {
                 error_message TEXT CHARACTER SET utf8mb4 PATH '$[10]')) AS b
              STRAIGHT_JOIN api_keys k ON k.id = b.api_key_id
              ORDER BY b.n LOCK IN SHARE MODE",
-            json_rows(&batch)?
+            json_array(&batch)?
         )
         .execute(conn)
         .await?;
@@ -219,7 +219,7 @@ impl UsageQueries for MySql {
             .map(|r| {
                 (
                     r.user_id.into_inner(),
-                    json_timestamp(r.timestamp),
+                    datetime(r.timestamp),
                     &r.endpoint,
                     &r.method,
                     r.status_code,
@@ -251,7 +251,7 @@ impl UsageQueries for MySql {
                 user_agent TEXT CHARACTER SET utf8mb4 PATH '$[9]')) AS b
              STRAIGHT_JOIN users u ON u.id = b.user_id
              ORDER BY b.n LOCK IN SHARE MODE",
-            json_rows(&batch)?
+            json_array(&batch)?
         )
         .execute(conn)
         .await?;
