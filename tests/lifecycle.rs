@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb, database_exists, missing_database_url};
+use common::{PerBackend, TestBackend, TestDb, database_exists, missing_database_url};
 use pierre_store::{Backend, EncryptionKey, Error, Store, StoreConfig, User, UserId};
 
 backend_tests!(
@@ -38,8 +38,14 @@ async fn url_of_the_other_backend_is_a_config_error_naming_both<B: TestBackend>(
     let Error::Config(message) = &err else {
         panic!("expected Config, got {err:?}")
     };
+    // The message names this store's backend and the one the URL is for.
+    let url_backend = B::of(PerBackend {
+        sqlite: "PostgreSQL",
+        postgres: "SQLite",
+        mysql: "PostgreSQL",
+    });
     assert!(
-        message.contains("SQLite") && message.contains("PostgreSQL"),
+        message.contains(<B as sqlx::Database>::NAME) && message.contains(url_backend),
         "{message}"
     );
     Ok(())
@@ -47,7 +53,12 @@ async fn url_of_the_other_backend_is_a_config_error_naming_both<B: TestBackend>(
 
 async fn unknown_scheme_is_a_config_error<B: TestBackend>() -> eyre::Result<()> {
     for url in [
-        "mysql://root@localhost/db",
+        // A MySQL URL is a known scheme on the MySQL store: it takes another there.
+        B::of(PerBackend {
+            sqlite: "mysql://root@localhost/db",
+            postgres: "mysql://root@localhost/db",
+            mysql: "mssql://root@localhost/db",
+        }),
         "",
         "not a url",
         "http://example.com",

@@ -209,7 +209,7 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
                 hidden = Some(id);
             }
             let insert = format!(
-                "INSERT INTO activities (id, tenant_id, user_id, name, activity_type, distance,
+                "INSERT INTO activities (id, tenant_id, user_id, name, {type_column}, distance,
                     duration, start_date, created_at, updated_at, deleted_at)
                  SELECT {id}, id, {user}, 'Run', 'run', 2.5, 600, created_at, created_at,
                     created_at, {deleted_at}
@@ -217,6 +217,12 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
                 id = id_literal::<B>(id),
                 user = id_literal::<B>(user),
                 deleted_at = if deleted { "created_at" } else { "NULL" },
+                // Renamed `type` by 20261202000004; MySQL's schema starts with that name.
+                type_column = B::of(PerBackend {
+                    sqlite: "activity_type",
+                    postgres: "activity_type",
+                    mysql: "type",
+                }),
             );
             B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
         }

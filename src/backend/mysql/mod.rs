@@ -19,5 +19,5 @@ mod usage;
 mod users;
 
 impl super::Backend for sqlx::MySql {
-    const INFO: &'static str = "MySQL / MariaDB (server)";
+    const INFO: &'static str = "MySQL (server: MariaDB or MySQL)";
 }
