@@ -1,5 +1,15 @@
 //! Schema versions: status before and after migrating, partial migration, and refusing a
 //! database whose history does not match this build.
+//!
+//! The `upgrading_*` tests migrate to an old version, write the rows a database of that
+//! version holds, migrate on and check the rows and the new behaviour. On SQLite and
+//! PostgreSQL the schema at an old version has that version's shape. On MySQL it does not:
+//! the backend arrived after the others had migrated through every version, so its first
+//! migration creates the schema they reached and the later ones add only what has no place
+//! there (triggers, the auth_changes counter) or nothing; no MySQL database ever had an
+//! old shape. There each test checks instead that the old version already has the final
+//! shape (the same probes, expecting the other answer: see [`old_versions_keep_their_shape`]),
+//! writes its rows in that shape, and then checks everything the other backends check.
 
 mod common;
 
@@ -22,6 +32,57 @@ backend_tests!(
     upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypts,
     every_seed_column_exists_by_its_seed_name,
 );
+
+/// Whether the schema at an old version has that version's shape (true on SQLite and
+/// PostgreSQL), or already the final one (MySQL, whose migrations start from the final
+/// schema: see the module's documentation).
+fn old_versions_keep_their_shape<B: TestBackend>() -> bool {
+    B::of(PerBackend {
+        sqlite: true,
+        postgres: true,
+        mysql: false,
+    })
+}
+
+/// Checks which shape the schema at `url` has: each of `old_shape_only` (statements only
+/// the old shape accepts) must succeed exactly when [`old_versions_keep_their_shape`], each
+/// of `final_shape_only` exactly when not.
+async fn assert_shape_at_old_version<B: TestBackend>(
+    url: &str,
+    old_shape_only: &[&'static str],
+    final_shape_only: &[&'static str],
+) {
+    let old = old_versions_keep_their_shape::<B>();
+    for (statements, expected) in [(old_shape_only, old), (final_shape_only, !old)] {
+        for sql in statements {
+            let result = B::raw_execute(url, sql).await;
+            assert_eq!(result.is_ok(), expected, "{sql}: {result:?}");
+        }
+    }
+}
+
+/// The foreign keys of the two usage tables: one each (to `api_keys`, to `users`) until
+/// migration 20261130000001 replaced them with triggers.
+const USAGE_FOREIGN_KEYS: PerBackend<&str> = PerBackend {
+    sqlite: "SELECT (SELECT COUNT(*) FROM pragma_foreign_key_list('api_key_usage'))
+        + (SELECT COUNT(*) FROM pragma_foreign_key_list('jwt_usage'))",
+    postgres: "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
+        AND conrelid IN ('api_key_usage'::regclass, 'jwt_usage'::regclass)",
+    mysql: "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+        WHERE constraint_schema = DATABASE() AND table_name IN ('api_key_usage', 'jwt_usage')",
+};
+
+/// 1 while deleting a tenant's owner cascades to the tenant (until migration
+/// 20261201000002), 0 after.
+const OWNER_DELETION_CASCADES: PerBackend<&str> = PerBackend {
+    sqlite: "SELECT COUNT(*) FROM pragma_foreign_key_list('tenants')
+        WHERE \"from\" = 'owner_user_id' AND on_delete = 'CASCADE'",
+    postgres: "SELECT COUNT(*) FROM pg_constraint
+        WHERE conname = 'tenants_owner_user_id_fkey' AND confdeltype = 'c'",
+    mysql: "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+        WHERE constraint_schema = DATABASE() AND constraint_name = 'tenants_owner_user_id_fkey'
+          AND delete_rule = 'CASCADE'",
+};
 
 async fn fresh<B: TestBackend>() -> eyre::Result<(Store<B>, String, Cleanup)> {
     let (url, cleanup) = B::fresh_database().await?;
@@ -140,10 +201,15 @@ async fn a_database_newer_than_this_build_is_refused<B: TestBackend>() -> eyre::
 
 /// The migration that replaced the usage tables' foreign keys (20261130000001; SQLite
 /// rebuilds both tables) keeps their rows, and deleting a user still deletes its usage.
+/// On MySQL the usage tables never had foreign keys, and that migration adds the triggers
+/// that delete a deleted user's usage.
 async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>() -> eyre::Result<()>
 {
     let (store, url, _cleanup) = fresh::<B>().await?;
     store.migrate_to(20_261_129_000_002).await?;
+    let old_shape = old_versions_keep_their_shape::<B>();
+    let foreign_keys = B::raw_i64(&url, B::of(USAGE_FOREIGN_KEYS)).await?;
+    assert_eq!(foreign_keys, if old_shape { 2 } else { 0 });
     let mut users = Vec::new();
     for name in ["stays", "goes"] {
         let user = store
@@ -165,6 +231,7 @@ async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>()
 
     store.migrate().await?;
     assert!(store.schema_version().await? > Some(20_261_129_000_002));
+    assert_eq!(B::raw_i64(&url, B::of(USAGE_FOREIGN_KEYS)).await?, 0);
     assert_eq!(B::raw_count(&url, "api_key_usage").await?, 6);
     assert_eq!(B::raw_count(&url, "jwt_usage").await?, 6);
     assert_eq!(store.get_usage_stats(users[0]).await?.total_requests, 3);
@@ -185,11 +252,22 @@ async fn upgrading_keeps_usage_rows_and_their_deletion_cascade<B: TestBackend>()
 /// SQLite rebuilds `tenants` and `activities`) keeps every tenant and activity, soft-deleted
 /// ones included; afterwards the foreign keys are still enforced, deleting an owner is
 /// refused, and deleting a tenant still removes its activities. The activities are written
-/// with raw SQL by that version's column names (`activity_type`, renamed `type` since).
+/// with raw SQL by that version's column names (`activity_type`, renamed `type` since; on
+/// MySQL, where that version already has the final shape, `type`).
 async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: TestBackend>()
 -> eyre::Result<()> {
     let (store, url, _cleanup) = fresh::<B>().await?;
     store.migrate_to(20_261_130_000_002).await?;
+    let old_shape = old_versions_keep_their_shape::<B>();
+    let cascades = B::raw_i64(&url, B::of(OWNER_DELETION_CASCADES)).await?;
+    assert_eq!(cascades, i64::from(old_shape), "owner deletion cascades");
+    assert_shape_at_old_version::<B>(
+        &url,
+        &["SELECT activity_type FROM activities WHERE 1 = 0"],
+        &["SELECT type FROM activities WHERE 1 = 0"],
+    )
+    .await;
+    let type_column = if old_shape { "activity_type" } else { "type" };
     let owner = store
         .create_user(&User::new("owner@example.com", "h"))
         .await?;
@@ -232,6 +310,7 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
 
     store.migrate().await?;
     assert!(store.schema_version().await? > Some(20_261_130_000_002));
+    assert_eq!(B::raw_i64(&url, B::of(OWNER_DELETION_CASCADES)).await?, 0);
     assert_eq!(B::raw_count(&url, "tenants").await?, 2);
     assert_eq!(
         B::raw_count(&url, "activities").await?,
@@ -324,7 +403,9 @@ fn bytes_literal<B: TestBackend>(bytes: Option<&[u8]>) -> String {
 /// (the ciphertexts' associated data names the token, not the column), gives every row a
 /// distinct id, and leaves usage rows alone. The tokens are sealed by this build's store
 /// (on a second, current database with the same key and user ids) and written into the
-/// old columns with raw SQL, as a database of the previous release holds them.
+/// old columns with raw SQL, as a database of the previous release holds them. On MySQL,
+/// where that version already has the seed's columns, they are written into those, each row
+/// with a fresh version 4 id as the other backends' migration gives it.
 async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypts<
     B: TestBackend,
 >() -> eyre::Result<()> {
@@ -332,6 +413,16 @@ async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypt
     let (url, _cleanup) = B::fresh_database().await?;
     let store = Store::<B>::new(&url, sealer.key.clone()).await?;
     store.migrate_to(BEFORE_SEED_TOKEN_COLUMNS).await?;
+    assert_shape_at_old_version::<B>(
+        &url,
+        &["SELECT access_token, refresh_token FROM user_oauth_tokens WHERE 1 = 0"],
+        &[
+            "SELECT id, access_token_encrypted, refresh_token_encrypted FROM user_oauth_tokens
+             WHERE 1 = 0",
+        ],
+    )
+    .await;
+    let old_shape = old_versions_keep_their_shape::<B>();
 
     let expires_at = OffsetDateTime::from_unix_timestamp(1_790_000_000)?;
     let token = |access: &str, refresh: Option<&str>| OAuthToken {
@@ -369,11 +460,21 @@ async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypt
                 .await?;
             let (access, refresh) =
                 B::raw_token_columns(&sealer.url, user.id, provider.as_str()).await?;
+            let (id_column, id_value, columns) = if old_shape {
+                ("", String::new(), "access_token, refresh_token")
+            } else {
+                let id = id_literal::<B>(uuid::Uuid::new_v4());
+                (
+                    "id, ",
+                    format!("{id}, "),
+                    "access_token_encrypted, refresh_token_encrypted",
+                )
+            };
             let insert = format!(
-                "INSERT INTO user_oauth_tokens (user_id, provider, access_token, refresh_token,
+                "INSERT INTO user_oauth_tokens ({id_column}user_id, provider, {columns},
                     expires_at, scope, created_at, updated_at)
-                 SELECT id, '{provider}', {access}, {refresh}, {expires}, 'read', created_at,
-                    created_at
+                 SELECT {id_value}id, '{provider}', {access}, {refresh}, {expires}, 'read',
+                    created_at, created_at
                  FROM users WHERE id = {user}",
                 provider = provider.as_str(),
                 access = bytes_literal::<B>(Some(&access)),

@@ -352,6 +352,8 @@ pub trait RawSql {
     fn raw_execute(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<u64>> + Send;
     /// `SELECT COUNT(*)` of a table.
     fn raw_count(url: &str, table: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
+    /// Runs a query of one row of one integer column (a `COUNT(*)` of a catalog, say).
+    fn raw_i64(url: &str, sql: &'static str) -> impl Future<Output = eyre::Result<i64>> + Send;
     /// The raw stored `(access_token_encrypted, refresh_token_encrypted)` columns of a token
     /// row.
     fn raw_token_columns(
@@ -394,6 +396,13 @@ where
         let mut conn = DB::Connection::connect(url).await?;
         let sql = format!("SELECT COUNT(*) FROM {table}");
         Ok(sqlx::query_scalar::<DB, i64>(AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await?)
+    }
+
+    async fn raw_i64(url: &str, sql: &'static str) -> eyre::Result<i64> {
+        let mut conn = DB::Connection::connect(url).await?;
+        Ok(sqlx::query_scalar::<DB, i64>(sql)
             .fetch_one(&mut conn)
             .await?)
     }
