@@ -295,12 +295,6 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
                 id = id_literal::<B>(id),
                 user = id_literal::<B>(user),
                 deleted_at = if deleted { "created_at" } else { "NULL" },
-                // Renamed `type` by 20261202000004; MySQL's schema starts with that name.
-                type_column = B::of(PerBackend {
-                    sqlite: "activity_type",
-                    postgres: "activity_type",
-                    mysql: "type",
-                }),
             );
             B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
         }
