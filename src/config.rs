@@ -460,7 +460,7 @@ fn env_number(name: &str) -> Result<Option<u64>> {
 
 /// Every backend the library knows, as `(sqlx's name, URL schemes, store type)`: the one
 /// place where URL schemes are known (they are sqlx's, [`sqlx::Database::URL_SCHEMES`]).
-const BACKENDS: [(&str, &[&str], &str); 2] = [
+const BACKENDS: [(&str, &[&str], &str); 3] = [
     (
         <sqlx::Sqlite as sqlx::Database>::NAME,
         <sqlx::Sqlite as sqlx::Database>::URL_SCHEMES,
@@ -470,6 +470,11 @@ const BACKENDS: [(&str, &[&str], &str); 2] = [
         <sqlx::Postgres as sqlx::Database>::NAME,
         <sqlx::Postgres as sqlx::Database>::URL_SCHEMES,
         "Store<Postgres>",
+    ),
+    (
+        <sqlx::MySql as sqlx::Database>::NAME,
+        <sqlx::MySql as sqlx::Database>::URL_SCHEMES,
+        "Store<MySql>",
     ),
 ];
 

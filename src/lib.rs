@@ -33,7 +33,11 @@ mod crypto;
 mod error;
 mod files;
 mod model;
-#[cfg(all(feature = "backend-sqlite", feature = "backend-postgres"))]
+#[cfg(all(
+    feature = "backend-sqlite",
+    feature = "backend-postgres",
+    feature = "backend-mysql"
+))]
 mod open;
 pub mod password;
 mod secret;
@@ -48,10 +52,14 @@ pub use crypto::{EncryptionKey, KEY_LEN, KeyId};
 pub use error::{Error, Result};
 pub use files::StagedFile;
 pub use model::*;
-#[cfg(all(feature = "backend-sqlite", feature = "backend-postgres"))]
+#[cfg(all(
+    feature = "backend-sqlite",
+    feature = "backend-postgres",
+    feature = "backend-mysql"
+))]
 pub use open::{ForBackend, WithStore, open_and_run, run_for_url};
 pub use secret::PlaintextSecret;
-pub use sqlx::{Postgres, Sqlite};
+pub use sqlx::{MySql, Postgres, Sqlite};
 pub use store::{
     A2A_SECRET_PREFIX, API_KEY_PREFIX, CopyReport, MigrationInfo, PoolStats, PruneReport,
     RecorderStats, ReplicaStats, RotationOptions, RotationReport, Store, TableCounts,

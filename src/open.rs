@@ -5,11 +5,11 @@
 
 use std::future::Future;
 
-use crate::{Backend, Postgres, Result, Sqlite, Store, StoreConfig, config};
+use crate::{Backend, MySql, Postgres, Result, Sqlite, Store, StoreConfig, config};
 
 /// Code generic over the backend, run by [`open_and_run`] with the store the configured
 /// URL names. Implement it once for every `B: Backend` (with any further bounds of your
-/// own that both [`Sqlite`] and [`Postgres`] meet), usually with an `async fn`:
+/// own that [`Sqlite`], [`Postgres`] and [`MySql`] meet), usually with an `async fn`:
 ///
 /// ```
 /// use pierre_store::{Backend, Store, WithStore};
@@ -49,12 +49,13 @@ pub trait ForBackend<B: Backend> {
 }
 
 /// Opens the store that `config.database_url` names (`sqlite:` gives `Store<Sqlite>`,
-/// `postgres:` or `postgresql:` gives `Store<Postgres>`), as
+/// `postgres:` or `postgresql:` gives `Store<Postgres>`, `mysql:` or `mariadb:` gives
+/// `Store<MySql>`), as
 /// [`Store::connect`] does, and runs `app` with it. Runs no migration. Read the settings
 /// with [`StoreConfig::from_env`] to follow `DATABASE_URL`, as the seed's database factory
 /// does. The returned future is `Send` when `app` is.
 ///
-/// Only in builds with both backends (the default features).
+/// Only in builds with every backend (the default features).
 ///
 /// # Errors
 /// [`Error::Config`](crate::Error::Config) for a URL of no supported scheme (the message
@@ -63,16 +64,20 @@ pub trait ForBackend<B: Backend> {
 /// the `Ok` value.
 pub async fn open_and_run<A, R>(config: StoreConfig, app: A) -> Result<R>
 where
-    A: WithStore<Sqlite, Output = R> + WithStore<Postgres, Output = R> + Send,
+    A: WithStore<Sqlite, Output = R>
+        + WithStore<Postgres, Output = R>
+        + WithStore<MySql, Output = R>
+        + Send,
 {
     let url = config.database_url.clone();
     run_for_url(&url, Open { config, app }).await?
 }
 
 /// Runs `app` for the backend whose URL scheme `url` has (`sqlite:` for [`Sqlite`],
-/// `postgres:` or `postgresql:` for [`Postgres`]), without connecting to anything.
+/// `postgres:` or `postgresql:` for [`Postgres`], `mysql:` or `mariadb:` for [`MySql`]),
+/// without connecting to anything.
 ///
-/// Only in builds with both backends (the default features).
+/// Only in builds with every backend (the default features).
 ///
 /// # Errors
 /// [`Error::Config`](crate::Error::Config) for a URL of no supported scheme, listing the
@@ -80,12 +85,16 @@ where
 /// run then. What `app` returns is the `Ok` value.
 pub async fn run_for_url<A, R>(url: &str, app: A) -> Result<R>
 where
-    A: ForBackend<Sqlite, Output = R> + ForBackend<Postgres, Output = R>,
+    A: ForBackend<Sqlite, Output = R>
+        + ForBackend<Postgres, Output = R>
+        + ForBackend<MySql, Output = R>,
 {
     if config::is_url_of::<Sqlite>(url) {
         Ok(ForBackend::<Sqlite>::run(app).await)
     } else if config::is_url_of::<Postgres>(url) {
         Ok(ForBackend::<Postgres>::run(app).await)
+    } else if config::is_url_of::<MySql>(url) {
+        Ok(ForBackend::<MySql>::run(app).await)
     } else {
         Err(config::unsupported_scheme(url))
     }

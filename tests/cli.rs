@@ -1083,6 +1083,7 @@ async fn maintain_and_backup_restore_keep_usage_partitions<B: TestBackend>() -> 
     let created = B::of(PerBackend {
         sqlite: 0,
         postgres: 4,
+        mysql: 0,
     });
     assert!(
         out.contains(&format!("usage partitions: {created} created")),

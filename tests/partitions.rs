@@ -14,7 +14,7 @@ use pierre_store::{
     ApiKey, ApiKeyId, ApiKeyUsage, EncryptionKey, JwtUsage, Store, USAGE_PARTITION_MONTHS_AHEAD,
     UsageRecorderConfig, User, UserId,
 };
-use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection, MySqlConnection, PgConnection, SqliteConnection};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 backend_tests!(
@@ -47,7 +47,18 @@ async fn ids<B: TestBackend>(url: &str, table: &str) -> eyre::Result<Vec<i64>> {
             .fetch_all(&mut conn)
             .await?)
     });
-    B::of(PerBackend { sqlite, postgres }).await
+    let mysql: BoxFuture<'_, Vec<i64>> = Box::pin(async {
+        let mut conn = MySqlConnection::connect(url).await?;
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql.clone()))
+            .fetch_all(&mut conn)
+            .await?)
+    });
+    B::of(PerBackend {
+        sqlite,
+        postgres,
+        mysql,
+    })
+    .await
 }
 
 /// `table_pYYYY_MM` for `at`'s month.
@@ -211,6 +222,7 @@ async fn partitions_exist_ahead_after_migrate_and_maintain<B: TestBackend>() -> 
     let expected = B::of(PerBackend {
         sqlite: 0,
         postgres: 6,
+        mysql: 0,
     });
     assert_eq!(created, expected, "three more months, two tables");
     let further: Vec<_> = (0..=6).map(month).collect();
@@ -367,6 +379,7 @@ async fn pruning_drops_whole_partitions_and_deletes_only_in_the_boundary_one<B: 
         B::of(PerBackend {
             sqlite: (0, 0),
             postgres: (5, 1),
+            mysql: (0, 0),
         }),
         "rows of whole partitions, before any DELETE: {reports:?}"
     );
@@ -416,6 +429,7 @@ async fn pruning_at_a_month_boundary_only_drops_partitions<B: TestBackend>() -> 
         B::of(PerBackend {
             sqlite: (0, 0),
             postgres: (9, 3),
+            mysql: (0, 0),
         }),
         "{reports:?}"
     );

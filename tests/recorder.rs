@@ -141,6 +141,7 @@ async fn inject_poison<B: TestBackend>(url: &str) -> eyre::Result<()> {
                  IF NEW.endpoint = '/poison' THEN RAISE EXCEPTION 'poisoned row'; END IF;
                  RETURN NEW;
              END $$",
+            mysql: "DO 0",
         }),
     )
     .await?;
@@ -152,6 +153,12 @@ async fn inject_poison<B: TestBackend>(url: &str) -> eyre::Result<()> {
              BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
             postgres: "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage
              FOR EACH ROW EXECUTE FUNCTION poison()",
+            mysql: "CREATE TRIGGER poison BEFORE INSERT ON api_key_usage FOR EACH ROW
+             BEGIN
+                 IF NEW.endpoint = '/poison' THEN
+                     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row';
+                 END IF;
+             END",
         }),
     )
     .await?;

@@ -7,8 +7,8 @@ use std::{collections::HashMap, future::Future, time::Duration};
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
-    EncryptionKey, Error, KeyId, OAuthProvider, OAuthToken, Postgres, RotationOptions, Sqlite,
-    Store, StoreConfig, User, UserId,
+    EncryptionKey, Error, KeyId, MySql, OAuthProvider, OAuthToken, Postgres, RotationOptions,
+    Sqlite, Store, StoreConfig, User, UserId,
 };
 use sqlx::Connection;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -323,7 +323,7 @@ impl Blocker {
 /// How to hold up a token write without holding up a rotation on another backend's terms.
 trait WriteBlocking: TestBackend {
     /// Holds a lock (until [`Blocker::release`]) that a token write for `user` must wait
-    /// for: SQLite's write lock; on PostgreSQL a `FOR UPDATE` lock on the user's row,
+    /// for: SQLite's write lock; on PostgreSQL and MySQL a `FOR UPDATE` lock on the user's row,
     /// which the new token row's foreign-key check must share.
     fn block_token_writes(
         url: &str,
@@ -373,6 +373,23 @@ impl WriteBlocking for Postgres {
             Box::pin(async move {
                 sqlx::query("BEGIN").execute(&mut *conn).await?;
                 sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                    .bind(user)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl WriteBlocking for MySql {
+    async fn block_token_writes(url: &str, user: UserId) -> eyre::Result<Blocker> {
+        let user = user.to_string();
+        blocker::<sqlx::MySqlConnection>(url, move |conn| {
+            Box::pin(async move {
+                sqlx::query("BEGIN").execute(&mut *conn).await?;
+                sqlx::query("SELECT 1 FROM users WHERE id = ? FOR UPDATE")
                     .bind(user)
                     .execute(&mut *conn)
                     .await?;

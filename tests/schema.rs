@@ -95,6 +95,7 @@ async fn a_changed_migration_is_refused<B: TestBackend>() -> eyre::Result<()> {
         B::of(PerBackend {
             sqlite: "UPDATE _sqlx_migrations SET checksum = X'00'",
             postgres: "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea",
+            mysql: "UPDATE _sqlx_migrations SET checksum = X'00'",
         }),
     )
     .await?;
@@ -119,6 +120,8 @@ async fn a_database_newer_than_this_build_is_refused<B: TestBackend>() -> eyre::
          VALUES (99991231000000, 'from the future', 1, X'00', 0)",
             postgres: "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (99991231000000, 'from the future', TRUE, '\\x00'::bytea, 0)",
+            mysql: "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99991231000000, 'from the future', TRUE, X'00', 0)",
         }),
     )
     .await?;
@@ -289,6 +292,7 @@ fn id_literal<B: TestBackend>(id: impl std::fmt::Display) -> String {
     B::of(PerBackend {
         sqlite: "'{id}'",
         postgres: "'{id}'::uuid",
+        mysql: "'{id}'",
     })
     .replace("{id}", &id.to_string())
 }
@@ -302,6 +306,7 @@ fn bytes_literal<B: TestBackend>(bytes: Option<&[u8]>) -> String {
             B::of(PerBackend {
                 sqlite: "X'{hex}'",
                 postgres: "'\\x{hex}'::bytea",
+                mysql: "X'{hex}'",
             })
             .replace("{hex}", &hex)
         },
@@ -369,7 +374,8 @@ async fn upgrading_names_token_columns_as_the_seed_and_every_token_still_decrypt
                 refresh = bytes_literal::<B>(refresh.as_deref()),
                 expires = B::of(PerBackend {
                     sqlite: "1790000000000000",
-                    postgres: "to_timestamp(1790000000)"
+                    postgres: "to_timestamp(1790000000)",
+                    mysql: "FROM_UNIXTIME(1790000000)"
                 }),
                 user = id_literal::<B>(user.id),
             );

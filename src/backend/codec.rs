@@ -4,15 +4,19 @@
 //! - SQLite: ids are hyphenated lower-case TEXT (never 16-byte BLOBs); timestamps are
 //!   INTEGER microseconds since the Unix epoch, which sort and compare exactly.
 //! - PostgreSQL: ids are native `UUID`, timestamps native `TIMESTAMPTZ` (microseconds).
+//! - MySQL / MariaDB: ids are hyphenated lower-case `CHAR(36)` (as on SQLite), timestamps
+//!   `DATETIME(6)` holding UTC (the column has no zone: the store writes and reads UTC, so
+//!   the session's `time_zone` never shifts a value).
 
 use sqlx::{
-    Decode, Encode, Postgres, Sqlite, Type,
+    Decode, Encode, MySql, Postgres, Sqlite, Type,
     encode::IsNull,
     error::BoxDynError,
+    mysql::{MySqlTypeInfo, MySqlValueRef},
     postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef},
     sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef},
 };
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::{Uuid, fmt::Hyphenated};
 
 use crate::model::{A2AClientId, ActivityId, ApiKeyId, OAuthTokenId, TenantId, UserId};
@@ -91,6 +95,34 @@ impl Decode<'_, Postgres> for Timestamp {
     }
 }
 
+impl Type<MySql> for Timestamp {
+    fn type_info() -> MySqlTypeInfo {
+        <PrimitiveDateTime as Type<MySql>>::type_info()
+    }
+
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        <PrimitiveDateTime as Type<MySql>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, MySql> for Timestamp {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        let utc = self.0.to_offset(time::UtcOffset::UTC);
+        <PrimitiveDateTime as Encode<MySql>>::encode(
+            PrimitiveDateTime::new(utc.date(), utc.time()),
+            buf,
+        )
+    }
+}
+
+impl Decode<'_, MySql> for Timestamp {
+    fn decode(value: MySqlValueRef<'_>) -> Result<Self, BoxDynError> {
+        Ok(Self(
+            <PrimitiveDateTime as Decode<MySql>>::decode(value)?.assume_utc(),
+        ))
+    }
+}
+
 macro_rules! uuid_codec {
     ($($id:ty),+) => {$(
         impl Type<Sqlite> for $id {
@@ -130,6 +162,30 @@ macro_rules! uuid_codec {
         impl Decode<'_, Postgres> for $id {
             fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
                 Ok(Self::from(<Uuid as Decode<Postgres>>::decode(value)?))
+            }
+        }
+
+        impl Type<MySql> for $id {
+            fn type_info() -> MySqlTypeInfo {
+                <str as Type<MySql>>::type_info()
+            }
+
+            fn compatible(ty: &MySqlTypeInfo) -> bool {
+                <str as Type<MySql>>::compatible(ty)
+            }
+        }
+
+        impl Encode<'_, MySql> for $id {
+            fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+                let mut text = Uuid::encode_buffer();
+                let text: &str = self.into_inner().hyphenated().encode_lower(&mut text);
+                <&str as Encode<MySql>>::encode(text, buf)
+            }
+        }
+
+        impl Decode<'_, MySql> for $id {
+            fn decode(value: MySqlValueRef<'_>) -> Result<Self, BoxDynError> {
+                Ok(Self::from(Uuid::parse_str(<&str as Decode<MySql>>::decode(value)?)?))
             }
         }
     )+};

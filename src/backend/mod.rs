@@ -32,12 +32,34 @@ pub(crate) mod codec;
 mod queries;
 pub(crate) mod rows;
 
+#[cfg(feature = "backend-mysql")]
+pub(crate) mod mysql;
+#[cfg(any(feature = "backend-sqlite", feature = "backend-mysql"))]
+mod poll_watch;
 #[cfg(feature = "backend-postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "backend-sqlite")]
 pub(crate) mod sqlite;
 
 pub(crate) use queries::*;
+
+/// Whether a connection attempt failed the way it does while a server is not (yet)
+/// listening: nothing listens, or something accepts and hangs up at once (a container's port
+/// proxy, a server shutting down for a restart). For the servers'
+/// [`Lifecycle::is_server_starting`].
+#[cfg(any(feature = "backend-postgres", feature = "backend-mysql"))]
+fn is_hang_up(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::BrokenPipe
+            | ErrorKind::NotConnected
+    )
+}
 
 /// A database the store runs on: [`Sqlite`](crate::Sqlite) (embedded) or
 /// [`Postgres`](crate::Postgres) (server). Sealed: its query functions are internal and no

@@ -2,21 +2,23 @@
 //! instantiates a generic test once per backend.
 //!
 //! SQLite tests get their own file in a temporary directory. PostgreSQL tests get their own
-//! database on the server at `TEST_POSTGRES_URL` (set by `make test`, which starts a
-//! throwaway cluster when the variable is not set); without it they fail, never skip.
+//! database on the server at `TEST_POSTGRES_URL`, MySQL tests on the server at
+//! `TEST_MYSQL_URL` (both set by `make test`, which starts throwaway servers when they are
+//! not set); without them they fail, never skip.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
 
 use pierre_store::{
-    Activity, Backend, EncryptionKey, Postgres, Sqlite, Store, Tenant, TenantId, User, UserId,
+    Activity, Backend, EncryptionKey, MySql, Postgres, Sqlite, Store, Tenant, TenantId, User,
+    UserId,
 };
 use sqlx::{AssertSqlSafe, Connection, migrate::MigrateDatabase};
 
 /// Writes `backend_tests!(test_a, test_b)`: for each generic
-/// `async fn test_a<B: TestBackend>() -> eyre::Result<()>`, a `sqlite::test_a` and a
-/// `postgres::test_a` test.
+/// `async fn test_a<B: TestBackend>() -> eyre::Result<()>`, a `sqlite::test_a`, a
+/// `postgres::test_a` and a `mysql::test_a` test.
 ///
 /// Tests that move data between two backends follow `; to_each_other:`: for each generic
 /// `async fn test_c<A: TestBackend, B: TestBackend>()` (from backend `A` to backend `B`), a
@@ -58,8 +60,12 @@ macro_rules! backend_tests {
     };
     ($($name:ident),* $(,)? $(; to_each_other: $($pair:ident),+ $(,)?)?) => {
         $crate::backend_tests!(@backends [$($name),*] [$($($pair),+)?]
-            (sqlite, pierre_store::Sqlite) => [(to_postgres, pierre_store::Postgres)];
-            (postgres, pierre_store::Postgres) => [(to_sqlite, pierre_store::Sqlite)];
+            (sqlite, pierre_store::Sqlite) =>
+                [(to_postgres, pierre_store::Postgres), (to_mysql, pierre_store::MySql)];
+            (postgres, pierre_store::Postgres) =>
+                [(to_sqlite, pierre_store::Sqlite), (to_mysql, pierre_store::MySql)];
+            (mysql, pierre_store::MySql) =>
+                [(to_sqlite, pierre_store::Sqlite), (to_postgres, pierre_store::Postgres)];
         );
     };
 }
@@ -92,7 +98,8 @@ impl<B: TestBackend> TestDb<B> {
 
     /// A fresh, migrated database opened the way the README tells users to run in
     /// production: on PostgreSQL as an ordinary role (`NOSUPERUSER NOBYPASSRLS`) that owns
-    /// the database and applied its migrations; on SQLite the same as [`TestDb::new`].
+    /// the database and applied its migrations; on MySQL as a user with every privilege on
+    /// that one database and none elsewhere; on SQLite the same as [`TestDb::new`].
     /// `url` is that role's URL; [`TestDb::admin_url`] is the server's superuser one.
     pub async fn new_as_app_role() -> eyre::Result<Self> {
         let (url, cleanup) = B::fresh_database_as_app_role().await?;
@@ -108,7 +115,7 @@ impl<B: TestBackend> TestDb<B> {
     }
 
     /// A URL with full rights on this database: the app URL on SQLite, the superuser's
-    /// on PostgreSQL (for checks that must see past row-level security).
+    /// on PostgreSQL (for checks that must see past row-level security) and MySQL.
     pub fn admin_url(&self) -> String {
         self.cleanup
             .admin_url()
@@ -134,6 +141,16 @@ pub enum Cleanup {
         /// The owning role.
         role: String,
     },
+    /// A MySQL database, dropped on drop.
+    MyDatabase(String),
+    /// A MySQL database and the user whose privileges are limited to it: both dropped on
+    /// drop.
+    MyAppDatabase {
+        /// The URL of the database as the test server's user.
+        admin_url: String,
+        /// The database's user.
+        user: String,
+    },
 }
 
 impl Cleanup {
@@ -141,46 +158,61 @@ impl Cleanup {
     /// [`TestBackend::fresh_database_as_app_role`]); `None` for the other kinds.
     pub fn admin_url(&self) -> Option<&str> {
         match self {
-            Self::PgAppDatabase { admin_url, .. } => Some(admin_url),
+            Self::PgAppDatabase { admin_url, .. } | Self::MyAppDatabase { admin_url, .. } => {
+                Some(admin_url)
+            }
             _ => None,
         }
     }
 }
 
+/// Runs `work` to completion on a runtime of its own, in a thread of its own: `Drop` runs
+/// inside the test's runtime, which cannot be blocked on.
+fn block_on_thread<F: Future<Output = ()> + Send + 'static>(work: F) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(work))
+    })
+    .join();
+}
+
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        if let Self::MyDatabase(url) = self {
+            let url = url.clone();
+            block_on_thread(async move {
+                let _ = MySql::drop_database(&url).await;
+            });
+        }
+        if let Self::MyAppDatabase { admin_url, user } = self {
+            let (url, user) = (admin_url.clone(), user.clone());
+            block_on_thread(async move {
+                let _ = MySql::drop_database(&url).await;
+                if let Ok(mut admin) = sqlx::MySqlConnection::connect(&mysql_server_url()).await {
+                    let _ = sqlx::query(AssertSqlSafe(format!("DROP USER IF EXISTS '{user}'@'%'")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        }
         if let Self::PgDatabase(url) = self {
             let url = url.clone();
-            // Drop runs inside the test's runtime: drop the database from a thread of its own.
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map(|rt| rt.block_on(Postgres::force_drop_database(&url)))
-            })
-            .join();
+            block_on_thread(async move {
+                let _ = Postgres::force_drop_database(&url).await;
+            });
         }
         if let Self::PgAppDatabase { admin_url, role } = self {
             let (url, role) = (admin_url.clone(), role.clone());
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map(|rt| {
-                        rt.block_on(async {
-                            let _ = Postgres::force_drop_database(&url).await;
-                            let server = postgres_server_url();
-                            if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                                let _ = sqlx::query(AssertSqlSafe(format!(
-                                    "DROP ROLE IF EXISTS {role}"
-                                )))
-                                .execute(&mut admin)
-                                .await;
-                            }
-                        });
-                    })
-            })
-            .join();
+            block_on_thread(async move {
+                let _ = Postgres::force_drop_database(&url).await;
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_server_url()).await {
+                    let _ = sqlx::query(AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
         }
     }
 }
@@ -218,6 +250,8 @@ pub struct PerBackend<T> {
     pub sqlite: T,
     /// The value on PostgreSQL.
     pub postgres: T,
+    /// The value on MySQL / MariaDB.
+    pub mysql: T,
 }
 
 /// What a backend needs to run the shared suite: how to make a database, and the few
@@ -237,10 +271,11 @@ pub trait TestBackend: Backend + RawSql {
 
 /// The SQL dialect facts the raw-SQL helpers need.
 pub trait Dialect: sqlx::Database {
-    /// How a bound id is written: ids are stored as text on SQLite, as `uuid` on
+    /// How a bound id is written: ids are stored as text on SQLite and MySQL, as `uuid` on
     /// PostgreSQL.
     type Id: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
-    /// Parameter `n` of a statement: `?n` or `$n`.
+    /// Parameter `n` of a statement: `?n`, `$n`, or `?` on MySQL (positional: number the
+    /// parameters in the order they appear in the text).
     fn param(n: u8) -> String;
     /// `id` as this backend stores it.
     fn id(id: uuid::Uuid) -> Self::Id;
@@ -286,6 +321,26 @@ impl Dialect for Postgres {
     }
 
     fn rows_affected(done: &sqlx::postgres::PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
+
+impl Dialect for MySql {
+    type Id = String;
+
+    fn param(_n: u8) -> String {
+        "?".to_owned()
+    }
+
+    fn id(id: uuid::Uuid) -> String {
+        id.to_string()
+    }
+
+    fn parse_id(id: String) -> eyre::Result<uuid::Uuid> {
+        Ok(id.parse()?)
+    }
+
+    fn rows_affected(done: &sqlx::mysql::MySqlQueryResult) -> u64 {
         done.rows_affected()
     }
 }
@@ -391,14 +446,14 @@ where
         let sql = format!(
             "UPDATE user_oauth_tokens SET access_token_encrypted = {} \
              WHERE user_id = {} AND provider = {}",
-            DB::param(3),
             DB::param(1),
-            DB::param(2)
+            DB::param(2),
+            DB::param(3)
         );
         let done = sqlx::query::<DB>(AssertSqlSafe(sql))
+            .bind(bytes)
             .bind(DB::id(user.into_inner()))
             .bind(provider)
-            .bind(bytes)
             .execute(&mut conn)
             .await?;
         eyre::ensure!(DB::rows_affected(&done) == 1, "no token row to overwrite");
@@ -466,7 +521,48 @@ impl TestBackend for Postgres {
     }
 }
 
-/// `server` (a PostgreSQL URL) pointed at database `name`, logged in as `role` with the
+impl TestBackend for MySql {
+    fn of<T>(choices: PerBackend<T>) -> T {
+        choices.mysql
+    }
+
+    async fn fresh_database() -> eyre::Result<(String, Cleanup)> {
+        let name = format!("pierre_test_{}", uuid::Uuid::new_v4().simple());
+        let url = with_database(&mysql_server_url(), &name, None);
+        MySql::create_database(&url).await?;
+        Ok((url.clone(), Cleanup::MyDatabase(url)))
+    }
+
+    async fn fresh_database_as_app_role() -> eyre::Result<(String, Cleanup)> {
+        let server = mysql_server_url();
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        // MySQL 8 limits user names to 32 characters.
+        let (user, name) = (
+            format!("pierre_app_{}", &suffix[..16]),
+            format!("pierre_test_{suffix}"),
+        );
+        let mut admin = sqlx::MySqlConnection::connect(&server).await?;
+        // What the README tells users to run: a user whose privileges stop at its database.
+        for statement in [
+            format!("CREATE DATABASE {name}"),
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'app-password'"),
+            format!("GRANT ALL PRIVILEGES ON {name}.* TO '{user}'@'%'"),
+        ] {
+            sqlx::query(AssertSqlSafe(statement))
+                .execute(&mut admin)
+                .await?;
+        }
+        let admin_url = with_database(&server, &name, None);
+        let app_url = with_database(&server, &name, Some(&user));
+        Ok((app_url, Cleanup::MyAppDatabase { admin_url, user }))
+    }
+
+    fn other_backend_url() -> &'static str {
+        "postgres://postgres@127.0.0.1:1/postgres"
+    }
+}
+
+/// `server` (a PostgreSQL or MySQL URL) pointed at database `name`, logged in as `role` with the
 /// password `app-password` when given (the server's user otherwise).
 pub fn with_database(server: &str, name: &str, role: Option<&str>) -> String {
     let (base, query) = server.split_once('?').unwrap_or((server, ""));
@@ -494,6 +590,18 @@ pub fn postgres_server_url() -> String {
              Run `make test` (it starts a throwaway PostgreSQL cluster), or set \
              TEST_POSTGRES_URL=postgres://user@host:port/postgres for a server where that \
              user may CREATE DATABASE."
+        )
+    })
+}
+
+/// The MySQL / MariaDB server the MySQL suite runs on; panics with instructions when unset.
+pub fn mysql_server_url() -> String {
+    std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_MYSQL_URL is not set, and the MySQL suite is never skipped. Run `make test` \
+             (it starts a throwaway MariaDB server), or set \
+             TEST_MYSQL_URL=mysql://user:password@host:3306/mysql for a server where that \
+             user may CREATE DATABASE, CREATE USER and GRANT."
         )
     })
 }
@@ -544,13 +652,17 @@ pub async fn seed_tenants<B: Backend>(
 
 /// The URL of a database of backend `B` that does not exist: on SQLite a file in a
 /// directory that does not exist either (under `dir`), on PostgreSQL a database name never
-/// created on the test server.
+/// created on the test server (the same on MySQL).
 pub fn missing_database_url<B: TestBackend>(dir: &std::path::Path) -> String {
     B::of::<&dyn Fn() -> String>(PerBackend {
         sqlite: &|| format!("sqlite:{}", dir.join("nowhere/pierre.db").display()),
         postgres: &|| {
             let name = format!("pierre_missing_{}", uuid::Uuid::new_v4().simple());
             with_database(&postgres_server_url(), &name, None)
+        },
+        mysql: &|| {
+            let name = format!("pierre_missing_{}", uuid::Uuid::new_v4().simple());
+            with_database(&mysql_server_url(), &name, None)
         },
     })()
 }
@@ -575,6 +687,12 @@ pub async fn fail_token_updates<B: TestBackend>(url: &str, user: &str) -> eyre::
                CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens FOR EACH ROW
                  WHEN (OLD.user_id = '{user}') EXECUTE FUNCTION fail_token_update();
              END $do$",
+            mysql: "CREATE TRIGGER fail_token_update BEFORE UPDATE ON user_oauth_tokens
+             FOR EACH ROW BEGIN
+               IF OLD.user_id = '{user}' THEN
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure';
+               END IF;
+             END",
         })
         .replace("{user}", user)
         .into_boxed_str(),
@@ -590,6 +708,7 @@ pub async fn allow_token_updates<B: TestBackend>(url: &str) -> eyre::Result<()> 
         B::of(PerBackend {
             sqlite: "DROP TRIGGER fail_token_update",
             postgres: "DROP TRIGGER fail_token_update ON user_oauth_tokens",
+            mysql: "DROP TRIGGER fail_token_update",
         }),
     )
     .await?;
@@ -618,7 +737,7 @@ pub async fn forward(listener: tokio::net::TcpListener) {
 }
 
 /// The partitions of the usage table `table`, by name, on PostgreSQL (where the usage
-/// tables are partitioned by month); `None` on SQLite.
+/// tables are partitioned by month); `None` on SQLite and MySQL.
 pub async fn usage_partitions<B: TestBackend>(
     url: &str,
     table: &str,
@@ -626,6 +745,7 @@ pub async fn usage_partitions<B: TestBackend>(
     if B::of(PerBackend {
         sqlite: true,
         postgres: false,
+        mysql: true,
     }) {
         return Ok(None);
     }

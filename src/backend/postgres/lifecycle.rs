@@ -11,6 +11,7 @@ use crate::{
     backend::{
         Lifecycle,
         codec::Timestamp,
+        is_hang_up,
         rows::{AppliedMigrationRow, ReplicaHealthRow, SessionProbeRow, TableCountsRow},
     },
 };
@@ -44,19 +45,8 @@ impl Lifecycle for Postgres {
     }
 
     fn is_server_starting(error: &sqlx::Error) -> bool {
-        use std::io::ErrorKind;
         match error {
-            // Nothing listens yet, or something accepts and hangs up at once (a container's
-            // port proxy, a server shutting down for a restart).
-            sqlx::Error::Io(e) => matches!(
-                e.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::UnexpectedEof
-                    | ErrorKind::BrokenPipe
-                    | ErrorKind::NotConnected
-            ),
+            sqlx::Error::Io(e) => is_hang_up(e),
             // sqlx 0.9 reads a hang-up before the answer to its SSLRequest as a 0x00 byte.
             sqlx::Error::Protocol(message) => message.contains("from SSLRequest: 0x00"),
             sqlx::Error::Database(e) => match e.code().as_deref() {

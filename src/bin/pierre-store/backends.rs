@@ -3,7 +3,7 @@
 use std::{future::Future, path::Path, process::Stdio};
 
 use eyre::{WrapErr, bail, eyre};
-use pierre_store::{Backend, Postgres, Sqlite, StagedFile, Store};
+use pierre_store::{Backend, MySql, Postgres, Sqlite, StagedFile, Store};
 
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {
@@ -90,6 +90,20 @@ impl AdminBackend for Postgres {
             Some(path),
         )
         .await
+    }
+}
+
+// TEMPORARY (branch mysql-base): replaced by mariadb-dump / mariadb in the admin work.
+impl AdminBackend for MySql {
+    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; create it \
+        (`CREATE DATABASE pierre`, granted to the store's user), then run `pierre-store init`";
+
+    async fn backup(_store: &Store<Self>, _url: &str, _path: &Path) -> eyre::Result<()> {
+        bail!("backup is not yet implemented on MySQL")
+    }
+
+    async fn restore(_url: &str, _path: &Path) -> eyre::Result<()> {
+        bail!("restore is not yet implemented on MySQL")
     }
 }
 
