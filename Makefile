@@ -29,10 +29,9 @@ run:
 test:
 	$(WITH_POSTGRES) $(WITH_STANDBY) $(WITH_MARIADB) scripts/run-tests
 
-## test-pgbouncer: only the pass through PgBouncer (its PostgreSQL-to-MySQL copy tests
-## need MariaDB too).
+## test-pgbouncer: only the pass through PgBouncer.
 test-pgbouncer:
-	$(WITH_POSTGRES) $(WITH_MARIADB) scripts/run-tests --pgbouncer-only
+	$(WITH_POSTGRES) scripts/run-tests --pgbouncer-only
 
 ## soak: the reliability tests at length (not part of CI): many more property cases,
 ## 25 SIGKILL crash runs, a longer concurrent load. See RELIABILITY.md.
