@@ -9,9 +9,11 @@ use chacha20poly1305::{
     AeadCore, KeyInit, XChaCha20Poly1305, XNonce,
     aead::{Aead, OsRng, Payload},
 };
-use pierre_store::{ApiKeyId, Backend, EncryptionKey, Postgres, Sqlite, Store, TenantId, UserId};
+use pierre_store::{
+    ApiKeyId, Backend, EncryptionKey, MySql, Postgres, Sqlite, Store, TenantId, UserId,
+};
 use sqlx::{Pool, types::Json};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// What the baseline needs: the store's pool and a cipher for the store's key.
 pub struct RawCtx<B: sqlx::Database> {
@@ -181,7 +183,10 @@ pub trait Raw: Backend + Sized {
     ) -> impl Future<Output = eyre::Result<()>> + Send;
 }
 
-/// The same Rust for both backends; only the SQL text and the timestamp type differ.
+/// The same Rust for every backend; only the SQL text and the timestamp type differ. The
+/// parameters are bound in the order of the calls below: MySQL's `?` are positional, so its
+/// statements take them in that order (through a derived table where the SQL needs them
+/// elsewhere).
 macro_rules! raw_backend {
     ($db:ty, $ts:ty, $now:expr, {
         api_key: $api_key:literal, user_by_email: $user_by_email:literal, user: $user:literal,
@@ -360,4 +365,22 @@ raw_backend!(Postgres, OffsetDateTime, OffsetDateTime::now_utc(), {
     usage_stats: "SELECT COUNT(*), COUNT(*) FILTER (WHERE u.status_code < 400), AVG(u.response_time_ms)::DOUBLE PRECISION, MIN(u.timestamp), MAX(u.timestamp) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = $1",
     user_stats: "SELECT COUNT(*), SUM(distance), SUM(duration)::BIGINT, AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL",
     activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = $1 AND user_id = $2 AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT $3",
+});
+
+fn now_utc_primitive() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+raw_backend!(MySql, PrimitiveDateTime, now_utc_primitive(), {
+    api_key: "SELECT id, user_id, name, key_hash, key_prefix, tier, scopes, is_active, last_used, usage_count, rate_limit_override, expires_at, created_at, metadata FROM api_keys WHERE key_hash = ?",
+    user_by_email: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE email = ?",
+    user: "SELECT id, email, password_hash, firstname, lastname, status, is_admin, tier, rate_limit_multiplier, created_at, updated_at, last_active, approved_at, approved_by, suspended_at, suspended_by, suspension_reason FROM users WHERE id = ?",
+    settle: "ANALYZE TABLE users, user_oauth_tokens, api_keys, api_key_usage, activities",
+    token: "SELECT access_token_encrypted, refresh_token_encrypted, expires_at, scope FROM user_oauth_tokens WHERE user_id = ? AND provider = ?",
+    upsert_token: "INSERT INTO user_oauth_tokens (user_id, provider, access_token_encrypted, refresh_token_encrypted, created_at, updated_at, id) SELECT p.user_id, p.provider, p.access, p.refresh, p.now, p.now, p.id FROM (SELECT ? AS user_id, ? AS provider, ? AS access, ? AS refresh, CAST(? AS DATETIME(6)) AS now, ? AS id) p ON DUPLICATE KEY UPDATE access_token_encrypted = VALUES(access_token_encrypted), refresh_token_encrypted = VALUES(refresh_token_encrypted), updated_at = VALUES(updated_at)",
+    usage: "INSERT INTO api_key_usage (api_key_id, `timestamp`, endpoint, method, status_code, response_time_ms) SELECT k.id, p.ts, p.endpoint, p.method, p.status_code, p.response_time_ms FROM (SELECT ? AS id, CAST(? AS DATETIME(6)) AS ts, ? AS endpoint, ? AS method, ? AS status_code, ? AS response_time_ms) p JOIN api_keys k ON k.id = p.id LOCK IN SHARE MODE",
+    usage_stats: "SELECT COUNT(*), CAST(COALESCE(SUM(u.status_code < 400), 0) AS SIGNED), CAST(AVG(u.response_time_ms) AS DOUBLE), MIN(u.`timestamp`), MAX(u.`timestamp`) FROM api_key_usage u JOIN api_keys k ON k.id = u.api_key_id WHERE k.user_id = ?",
+    user_stats: "SELECT COUNT(*), SUM(distance), CAST(SUM(duration) AS SIGNED), AVG(distance), MIN(start_date), MAX(start_date) FROM activities WHERE tenant_id = ? AND user_id = ? AND deleted_at IS NULL",
+    activities: "SELECT id, tenant_id, user_id, name, type AS activity_type, distance, duration, start_date, created_at, updated_at FROM activities WHERE tenant_id = ? AND user_id = ? AND deleted_at IS NULL ORDER BY start_date DESC, id LIMIT ?",
 });

@@ -1,12 +1,14 @@
 //! `make bench`: every hot operation measured twice in one run, through `Store<B>` and as the
 //! equivalent hand-written raw sqlx statement on the same pool and data, on SQLite (file,
-//! WAL) and PostgreSQL. The two sides take turns in ten slices per measurement, so a
+//! WAL), PostgreSQL and MySQL / MariaDB. The two sides take turns in ten slices per measurement, so a
 //! change in the machine's load hits both alike. Prints ops/s and `store/raw`, the time
 //! per op through the store over the raw time (1.00 = no overhead, 1.10 = the store is 10%
 //! slower; see README), and writes the figures to `target/bench/results.json`.
 //!
 //! Environment: `TEST_POSTGRES_SOCKET_URL` or `TEST_POSTGRES_URL` (one is required; `make
-//! bench` starts a throwaway server and sets both),
+//! bench` starts a throwaway server and sets both), `TEST_MYSQL_URL` (required; with
+//! `TEST_MYSQL_SOCKET`, the MySQL figures go over that Unix socket: see
+//! benches/mysql_choices.rs),
 //! `BENCH_SCALE` (data size factor, default 1 = 10k users and API keys, 100k usage rows and
 //! 100k activities), `BENCH_SECONDS` (time per measurement, default 1).
 
@@ -20,8 +22,9 @@ use std::{
 };
 
 use pierre_store::{
-    Activity, ApiKey, ApiKeyTier, ApiKeyUsage, Backend, EncryptionKey, OAuthProvider, OAuthToken,
-    Postgres, Sqlite, Store, StoreConfig, Tenant, TenantId, UsageRecorderConfig, User, UserId,
+    Activity, ApiKey, ApiKeyTier, ApiKeyUsage, Backend, EncryptionKey, MySql, OAuthProvider,
+    OAuthToken, Postgres, Sqlite, Store, StoreConfig, Tenant, TenantId, UsageRecorderConfig, User,
+    UserId,
 };
 use serde::Serialize;
 use sqlx::migrate::MigrateDatabase;
@@ -833,6 +836,20 @@ async fn request_path<B: Backend>(
 }
 
 #[tokio::main]
+/// A database of its own on the server at `TEST_MYSQL_URL`, over `TEST_MYSQL_SOCKET` when
+/// set.
+fn mysql_bench_url() -> eyre::Result<String> {
+    let server = std::env::var("TEST_MYSQL_URL").map_err(|_| {
+        eyre::eyre!("TEST_MYSQL_URL is not set: run `make bench`, which starts a throwaway MariaDB")
+    })?;
+    let mut url = url::Url::parse(&server)?;
+    url.set_path(&format!("pierre_bench_{}", std::process::id()));
+    if let Ok(socket) = std::env::var("TEST_MYSQL_SOCKET") {
+        url.query_pairs_mut().append_pair("socket", &socket);
+    }
+    Ok(url.into())
+}
+
 async fn main() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
@@ -851,11 +868,16 @@ async fn main() -> eyre::Result<()> {
         if query.is_empty() { "" } else { "?" }
     );
     Postgres::create_database(&pg_url).await?;
+    let my_url = mysql_bench_url()?;
+    MySql::create_database(&my_url).await?;
 
     let mut figures = bench::<Sqlite>(&sqlite_url).await?;
     let pg = bench::<Postgres>(&pg_url).await;
     Postgres::force_drop_database(&pg_url).await?;
     figures.extend(pg?);
+    let my = bench::<MySql>(&my_url).await;
+    MySql::drop_database(&my_url).await?;
+    figures.extend(my?);
 
     println!(
         "\n{:<12} {:<36} {:>12} {:>12} {:>10}",
