@@ -267,7 +267,6 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
         &["SELECT type FROM activities WHERE 1 = 0"],
     )
     .await;
-    let type_column = if old_shape { "activity_type" } else { "type" };
     let owner = store
         .create_user(&User::new("owner@example.com", "h"))
         .await?;
@@ -295,6 +294,12 @@ async fn upgrading_keeps_tenants_and_activities_and_stops_owner_deletion<B: Test
                 id = id_literal::<B>(id),
                 user = id_literal::<B>(user),
                 deleted_at = if deleted { "created_at" } else { "NULL" },
+                // Renamed `type` by 20261202000004; MySQL's schema starts with that name.
+                type_column = B::of(PerBackend {
+                    sqlite: "activity_type",
+                    postgres: "activity_type",
+                    mysql: "type",
+                }),
             );
             B::raw_execute(&url, Box::leak(insert.into_boxed_str())).await?;
         }
