@@ -835,7 +835,6 @@ async fn request_path<B: Backend>(
     Ok((latencies.len() as f64 / elapsed, (pct(50), pct(99))))
 }
 
-#[tokio::main]
 /// A database of its own on the server at `TEST_MYSQL_URL`, over `TEST_MYSQL_SOCKET` when
 /// set.
 fn mysql_bench_url() -> eyre::Result<String> {
@@ -850,6 +849,7 @@ fn mysql_bench_url() -> eyre::Result<String> {
     Ok(url.into())
 }
 
+#[tokio::main]
 async fn main() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
