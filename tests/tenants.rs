@@ -14,6 +14,7 @@ backend_tests!(
     invalid_tenants_are_rejected_and_nothing_is_written,
     deleting_a_tenant_owner_is_refused_and_keeps_other_users_activities,
     deleting_a_tenant_removes_its_activities_and_reports_them,
+    deleting_a_tenant_while_activities_are_added_reports_every_one_it_removed,
 );
 
 async fn owner<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -388,5 +389,60 @@ async fn deleting_a_tenant_removes_its_activities_and_reports_them<B: TestBacken
     );
     assert!(db.store.delete_user(a).await?, "no longer an owner");
     assert_eq!(counts(&db).await?, [1, 1, 2]);
+    Ok(())
+}
+
+/// Writers keep adding activities to a tenant while it is deleted: the deletion succeeds
+/// (on MySQL, without a deadlock between its delete of the activities and an insert
+/// waiting for the tenant's lock), reports exactly the activities that were added, and
+/// every later add is `NotFound`.
+async fn deleting_a_tenant_while_activities_are_added_reports_every_one_it_removed<
+    B: TestBackend,
+>() -> eyre::Result<()> {
+    const WRITERS: usize = 6;
+    let db = TestDb::<B>::new_as_app_role().await?;
+    let owner = owner(&db, "o@example.com").await?;
+    for round in 0..4 {
+        let tenant = Tenant::new("Busy", &format!("busy-{round}"), owner);
+        db.store.create_tenant(&tenant).await?;
+        let started = std::sync::Arc::new(tokio::sync::Barrier::new(WRITERS + 1));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (store, started) = (db.store.clone(), started.clone());
+                tokio::spawn(async move {
+                    let add = || {
+                        let activity = Activity::new(
+                            owner,
+                            "Run",
+                            "run",
+                            5.0,
+                            1800,
+                            datetime!(2025-03-01 07:00 UTC),
+                        );
+                        let store = store.clone();
+                        async move { store.create_activity(tenant.id, &activity).await }
+                    };
+                    add().await?;
+                    started.wait().await;
+                    for added in 1..500_u64 {
+                        match add().await {
+                            Ok(_) => {}
+                            Err(Error::NotFound { .. }) => return Ok(added),
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    eyre::Ok(500)
+                })
+            })
+            .collect();
+        started.wait().await;
+        let deleted = db.store.delete_tenant(tenant.id).await?;
+        let mut added = 0;
+        for writer in writers {
+            added += writer.await??;
+        }
+        assert_eq!(deleted.activities, added, "round {round}");
+        assert_eq!(counts(&db).await?, [1, 0, 0], "round {round}");
+    }
     Ok(())
 }

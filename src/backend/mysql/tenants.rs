@@ -109,10 +109,20 @@ impl TenantQueries for MySql {
         else {
             return Ok(None);
         };
-        let activities = sqlx::query!("DELETE FROM activities WHERE tenant_id = ?", id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        // Through the tenant's index, never a table scan: an insert that is waiting for the
+        // tenant lock above has already written its primary-key record (InnoDB checks the
+        // foreign key when it reaches the tenant_id index), and a scan that met that record
+        // would wait for it in turn: a deadlock (1213) on every concurrent insert. The index
+        // entry comes only after the check, so the index never leads to that record.
+        let activities = sqlx::query!(
+            "DELETE a FROM activities AS a
+                FORCE INDEX (idx_activities_tenant_id_user_id_start_date)
+             WHERE a.tenant_id = ?",
+            id
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
         sqlx::query!("DELETE FROM tenants WHERE id = ?", id)
             .execute(&mut *conn)
             .await?;

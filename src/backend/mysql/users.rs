@@ -112,8 +112,9 @@ impl UserQueries for MySql {
         limit: i64,
     ) -> sqlx::Result<Vec<UserRow>> {
         // The lists travel as JSON arrays, unpacked by JSON_TABLE: one checked statement for
-        // any filter. The unpacked columns take the table's binary collation, so the match
-        // is by bytes as on the other backends.
+        // any filter. The unpacked columns are declared with the table's binary collation
+        // (JSON_TABLE's default is utf8mb4_general_ci), so the match is by bytes as on the
+        // other backends.
         let statuses =
             serde_json::to_string(statuses).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let tiers = serde_json::to_string(tiers).map_err(|e| sqlx::Error::Encode(e.into()))?;
