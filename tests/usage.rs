@@ -441,6 +441,7 @@ mod per_endpoint {
     backend_tests!(
         endpoint_usage_counts_each_endpoint_in_the_window_only,
         endpoint_usage_refuses_bad_windows_and_limits,
+        endpoints_differing_in_trailing_whitespace_are_counted_apart_in_byte_order,
     );
 
     fn row(endpoint: &str, requests: u64, errors: u64, mean: Option<f64>) -> EndpointUsage {
@@ -450,6 +451,52 @@ mod per_endpoint {
             errors,
             average_response_time_ms: mean,
         }
+    }
+
+    /// Endpoints are compared by their bytes on every backend: "/a", "/a " and "/a\t" are
+    /// three endpoints, tied ones listed in byte order (MySQL's utf8mb4_bin collation
+    /// ignores trailing spaces and would merge the first two, and sort "/a\t" first).
+    async fn endpoints_differing_in_trailing_whitespace_are_counted_apart_in_byte_order<
+        B: TestBackend,
+    >() -> eyre::Result<()> {
+        let db = TestDb::<B>::new().await?;
+        let (user, key) = user_with_key(&db, "w@example.com", "hw").await?;
+        let at = datetime!(2025-05-01 12:00 UTC);
+        for (endpoint, ms) in [("/a ", 3), ("/a\t", 2), ("/a", 1), ("/a ", 5)] {
+            db.store
+                .record_api_usage(&ApiKeyUsage {
+                    timestamp: at,
+                    response_time_ms: Some(ms),
+                    ..ApiKeyUsage::new(key, endpoint, "GET", 200)
+                })
+                .await?;
+            db.store
+                .record_jwt_usage(&JwtUsage {
+                    timestamp: at,
+                    response_time_ms: Some(ms),
+                    ..JwtUsage::new(user, endpoint, "GET", 200)
+                })
+                .await?;
+        }
+        let expected = vec![
+            row("/a ", 2, 0, Some(4.0)),
+            row("/a", 1, 0, Some(1.0)),
+            row("/a\t", 1, 0, Some(2.0)),
+        ];
+        let (from, to) = (at, at + Duration::hours(1));
+        assert_eq!(
+            db.store
+                .get_api_key_endpoint_usage(key, from, to, None)
+                .await?,
+            expected
+        );
+        assert_eq!(
+            db.store
+                .get_jwt_endpoint_usage(user, from, to, None)
+                .await?,
+            expected
+        );
+        Ok(())
     }
 
     /// The same requests recorded for a key and for a JWT user give the same report: counts

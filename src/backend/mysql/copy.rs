@@ -53,14 +53,17 @@ impl CopyQueries for MySql {
         after: (UserId, &str),
         limit: i64,
     ) -> sqlx::Result<Vec<OAuthTokenRow>> {
+        // Spelt out rather than as `(user_id, provider) > (?, ?)`: MariaDB reads a row
+        // comparison through the whole (user_id, provider) index, not as a range from `after`.
         sqlx::query_as!(
             OAuthTokenRow,
             "SELECT id AS `id: OAuthTokenId`, user_id AS `user_id: UserId`, provider,
                 access_token_encrypted, refresh_token_encrypted,
                 expires_at AS `expires_at: Timestamp`, scope,
                 created_at AS `created_at: Timestamp`, updated_at AS `updated_at: Timestamp`
-             FROM user_oauth_tokens WHERE (user_id, provider) > (?, ?)
+             FROM user_oauth_tokens WHERE user_id > ? OR (user_id = ? AND provider > ?)
              ORDER BY user_id, provider LIMIT ?",
+            after.0,
             after.0,
             after.1,
             limit
