@@ -111,13 +111,14 @@ impl UserQueries for MySql {
         after: Option<(Timestamp, UserId)>,
         limit: i64,
     ) -> sqlx::Result<Vec<UserRow>> {
-        // The lists travel as JSON arrays, unpacked by JSON_TABLE: one checked statement for
-        // any filter. The unpacked columns are declared with the table's binary collation
-        // (JSON_TABLE's default is utf8mb4_general_ci), so the match is by bytes as on the
-        // other backends.
-        let statuses =
-            serde_json::to_string(statuses).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        let tiers = serde_json::to_string(tiers).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        // Each list is bound as four parameters, padded with NULLs (`x IN ('a', NULL)` is
+        // true for 'a' and never for anything else): there are four statuses and four
+        // tiers. Lists unpacked from JSON (JSON_TABLE) would be one parameter each, but
+        // MariaDB 10.11 then scans every user (no statistics for a JSON_TABLE) where these
+        // lists use idx_users_status / idx_users_tier (tests/query_plans.rs). The `after`
+        // comparison is spelt out: MariaDB reads a row comparison as a scan.
+        let [s1, s2, s3, s4] = padded(statuses)?;
+        let [t1, t2, t3, t4] = padded(tiers)?;
         let (after_created_at, after_id) = after.unzip();
         sqlx::query_as!(
             UserRow,
@@ -128,15 +129,19 @@ impl UserQueries for MySql {
                 approved_by AS `approved_by: UserId`, suspended_at AS `suspended_at: Timestamp`,
                 suspended_by AS `suspended_by: UserId`, suspension_reason
              FROM users
-             WHERE status IN (SELECT s.status FROM JSON_TABLE(?, '$[*]' COLUMNS (
-                    status VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS s)
-               AND tier IN (SELECT t.tier FROM JSON_TABLE(?, '$[*]' COLUMNS (
-                    tier VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS t)
-               AND (? IS NULL OR (created_at, id) > (?, ?))
+             WHERE status IN (?, ?, ?, ?) AND tier IN (?, ?, ?, ?)
+               AND (? IS NULL OR created_at > ? OR (created_at = ? AND id > ?))
              ORDER BY created_at, id
              LIMIT ?",
-            statuses,
-            tiers,
+            s1,
+            s2,
+            s3,
+            s4,
+            t1,
+            t2,
+            t3,
+            t4,
+            after_created_at,
             after_created_at,
             after_created_at,
             after_id,
@@ -253,4 +258,16 @@ impl UserQueries for MySql {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// `values` padded with `None` to `N` entries, for an `IN` list of `N` parameters; an
+/// encoding error when there are more than `N` (the store never passes more: they are the
+/// distinct values of an enum of `N` variants).
+fn padded<'a, const N: usize>(values: &[&'a str]) -> sqlx::Result<[Option<&'a str>; N]> {
+    if values.len() > N {
+        return Err(sqlx::Error::Encode(
+            format!("{} values for an IN list of {N}", values.len()).into(),
+        ));
+    }
+    Ok(std::array::from_fn(|i| values.get(i).copied()))
 }
