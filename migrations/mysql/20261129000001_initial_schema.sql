@@ -24,7 +24,10 @@
 --              explicit JSON_TYPE check where the store needs an array or an object.
 --   secrets    BLOB types (encrypted by the store; never plaintext).
 --   text       utf8mb4 with the binary collation: comparisons and ORDER BY are by bytes,
---              as on SQLite and PostgreSQL (C collation), and case matters the same way.
+--              as on SQLite and PostgreSQL (C collation), and case matters the same way,
+--              except that a comparison ignores trailing spaces (utf8mb4_bin is PAD SPACE;
+--              MySQL 8's NO PAD utf8mb4_0900_bin does not exist on MariaDB): statements
+--              that must tell 'a' from 'a ' compare CAST(... AS BINARY).
 --
 -- Tenant isolation: MariaDB and MySQL have no row-level security. Every statement the
 -- store runs on `activities` names the tenant in its WHERE clause (src/backend/mysql/
