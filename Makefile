@@ -38,7 +38,7 @@ test-pgbouncer:
 soak:
 	PIERRE_PROPTEST_CASES=1000 PIERRE_CRASH_RUNS=25 PIERRE_LOAD_OPS=1200 \
 		$(WITH_POSTGRES) $(WITH_MARIADB) $(CARGO) test --locked --release \
-		--test properties --test crash --test concurrency --test pg_restart -- --nocapture
+		--test properties --test crash --test concurrency --test server_restart -- --nocapture
 
 ## bench: Store<B> against raw sqlx on SQLite and PostgreSQL, release build; prints a table
 ## and writes target/bench/results.json (it runs next to a MariaDB too, a throwaway one

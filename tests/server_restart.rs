@@ -1,6 +1,7 @@
-//! The PostgreSQL server stops under load and comes back: the store returns errors while it
+//! The database server stops under load and comes back: the store returns errors while it
 //! is down (no panic, no call hanging past the acquire timeout) and serves again afterwards
-//! without being rebuilt. Needs the server `make test` starts (`TEST_POSTGRES_CTL`).
+//! without being rebuilt. Run on each server backend (SQLite has no server), against the
+//! throwaway servers `make test` starts (`TEST_POSTGRES_CTL`, `TEST_MYSQL_CTL`).
 
 mod common;
 
@@ -13,24 +14,60 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::TestDb;
-use pierre_store::{Error, Postgres, Store, StoreConfig, User};
+use common::{TestBackend, TestDb};
+use pierre_store::{Error, MySql, Postgres, Store, StoreConfig, User};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
-    let Ok(ctl) = std::env::var("TEST_POSTGRES_CTL") else {
+/// A backend with a server the test can stop and start again.
+trait Server: TestBackend {
+    /// The variable naming the test server's handle, `$CTL stop|start` (set by the
+    /// `scripts/with-*` script that started a throwaway server).
+    const CTL: &'static str;
+    /// The variable naming a server given by the user, which is never stopped.
+    const URL: &'static str;
+}
+
+impl Server for Postgres {
+    const CTL: &'static str = "TEST_POSTGRES_CTL";
+    const URL: &'static str = "TEST_POSTGRES_URL";
+}
+
+impl Server for MySql {
+    const CTL: &'static str = "TEST_MYSQL_CTL";
+    const URL: &'static str = "TEST_MYSQL_URL";
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
+        super::the_store_survives_a_server_restart::<pierre_store::Postgres>().await
+    }
+}
+
+mod mysql {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
+        super::the_store_survives_a_server_restart::<pierre_store::MySql>().await
+    }
+}
+
+/// Stops `B`'s throwaway server under a write load for 3 s, then starts it again.
+async fn the_store_survives_a_server_restart<B: Server>() -> eyre::Result<()> {
+    let Ok(ctl) = std::env::var(B::CTL) else {
         eprintln!(
-            "WARNING: the_store_survives_a_server_restart did not restart anything: \
-             TEST_POSTGRES_CTL is unset (it is set by `make test` for its throwaway server; a \
-             server given in TEST_POSTGRES_URL is never stopped)"
+            "WARNING: the_store_survives_a_server_restart on {} did not restart anything: {} is \
+             unset (it is set by `make test` for its throwaway server; a server given in {} is \
+             never stopped)",
+            B::NAME,
+            B::CTL,
+            B::URL
         );
         return Ok(());
     };
-    let db = TestDb::<Postgres>::new().await?;
+    let db = TestDb::<B>::new().await?;
     let mut config = StoreConfig::new(db.url.clone(), db.key.clone());
     config.acquire_timeout = Duration::from_secs(1);
     config.max_connections = 4;
-    let store = Store::<Postgres>::connect(config).await?;
+    let store = Store::<B>::connect(config).await?;
 
     let running = Arc::new(AtomicBool::new(true));
     let load = {
@@ -72,7 +109,8 @@ async fn the_store_survives_a_server_restart() -> eyre::Result<()> {
     let (ok, errors, slowest, last_ok) = load.await??;
 
     println!(
-        "PostgreSQL restart: {ok} calls ok, {errors} errors while down ({:.1?} down), slowest call {slowest:.2?}",
+        "{} restart: {ok} calls ok, {errors} errors while down ({:.1?} down), slowest call {slowest:.2?}",
+        B::NAME,
         restarted_at - stopped_at
     );
     assert!(errors > 0, "calls failed while the server was down");
