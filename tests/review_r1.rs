@@ -1,0 +1,100 @@
+//! Reviewer 1's checks of the MySQL backend against the other two: trailing spaces in
+//! unique keys, a refused user delete keeping usage, far-past timestamps.
+
+mod common;
+
+use common::{TestBackend, TestDb};
+use pierre_store::{A2AClient, ApiKey, ApiKeyUpdate, ApiKeyUsage, Error, Tenant, User};
+use time::macros::datetime;
+
+backend_tests!(
+    api_key_hashes_differing_by_a_trailing_space_are_two_keys,
+    a2a_key_hashes_differing_by_a_trailing_space_are_two_clients,
+    refused_delete_of_a_tenant_owner_keeps_its_usage,
+    year_500_timestamps_round_trip,
+    renaming_a_key_to_add_a_trailing_space_bumps_auth_changes,
+    duplicate_email_conflict_names_the_rule_not_the_email,
+);
+
+async fn api_key_hashes_differing_by_a_trailing_space_are_two_keys<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db.store.create_user(&User::new("k@example.com", "hash")).await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    db.store.create_api_key(&key).await?;
+    // Not stored: the lookup of another hash must not find this key.
+    assert_eq!(db.store.get_api_key_by_hash("h ").await?, None);
+    let spaced = ApiKey::new(user, "spaced", "h ", "p");
+    db.store.create_api_key(&spaced).await?;
+    assert_eq!(db.store.get_api_key_by_hash("h ").await?, Some(spaced));
+    Ok(())
+}
+
+async fn a2a_key_hashes_differing_by_a_trailing_space_are_two_clients<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let client = A2AClient::new("c", "h");
+    db.store.create_a2a_client(&client).await?;
+    let spaced = A2AClient::new("c2", "h ");
+    let created = db.store.create_a2a_client(&spaced).await;
+    assert!(created.is_ok(), "{created:?}");
+    Ok(())
+}
+
+async fn refused_delete_of_a_tenant_owner_keeps_its_usage<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db.store.create_user(&User::new("o@example.com", "hash")).await?;
+    db.store.create_tenant(&Tenant::new("T", "t", user)).await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    db.store.create_api_key(&key).await?;
+    db.store
+        .record_api_usage(&ApiKeyUsage::new(key.id, "/a", "GET", 200))
+        .await?;
+    let refused = db.store.delete_user(user).await;
+    assert!(matches!(refused, Err(Error::Conflict { .. })), "{refused:?}");
+    assert_eq!(db.store.get_usage_stats(user).await?.total_requests, 1);
+    Ok(())
+}
+
+async fn year_500_timestamps_round_trip<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let mut user = User::new("old@example.com", "hash");
+    user.created_at = datetime!(0500-03-01 12:00:00.123456 UTC);
+    user.updated_at = datetime!(0001-01-01 00:00:00 UTC);
+    user.last_active = datetime!(9999-12-31 23:59:59.999999 UTC);
+    let id = db.store.create_user(&user).await?;
+    assert_eq!(db.store.get_user(id).await?, Some(user));
+    Ok(())
+}
+
+const COUNTER: &str = "SELECT counter FROM auth_changes WHERE id = 1";
+
+async fn renaming_a_key_to_add_a_trailing_space_bumps_auth_changes<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db.store.create_user(&User::new("k@example.com", "hash")).await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    db.store.create_api_key(&key).await?;
+    let before = B::raw_i64(&db.admin_url(), COUNTER).await?;
+    let update = ApiKeyUpdate {
+        name: Some("key ".into()),
+        ..ApiKeyUpdate::default()
+    };
+    assert_eq!(db.store.update_api_key(key.id, &update).await?.name, "key ");
+    assert!(B::raw_i64(&db.admin_url(), COUNTER).await? > before);
+    Ok(())
+}
+
+async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    db.store.create_user(&User::new("secret.person@example.com", "hash")).await?;
+    let err = db
+        .store
+        .create_user(&User::new("secret.person@example.com", "hash"))
+        .await
+        .expect_err("duplicate");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert!(!err.to_string().contains("secret.person"), "{err}");
+    Ok(())
+}
