@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestBackend, TestDb};
+use common::{PerBackend, TestBackend, TestDb};
 use pierre_store::{A2AClient, ApiKey, ApiKeyUpdate, ApiKeyUsage, Error, Tenant, User};
 use time::macros::datetime;
 
@@ -14,6 +14,7 @@ backend_tests!(
     year_500_timestamps_round_trip,
     renaming_a_key_to_add_a_trailing_space_bumps_auth_changes,
     duplicate_email_conflict_names_the_rule_not_the_email,
+    ; to_each_other: copy_keeps_a_long_text_or_refuses_it,
 );
 
 async fn api_key_hashes_differing_by_a_trailing_space_are_two_keys<B: TestBackend>()
@@ -96,5 +97,39 @@ async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>()
         .expect_err("duplicate");
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
     assert!(!err.to_string().contains("secret.person"), "{err}");
+    Ok(())
+}
+
+/// A profile longer than the store accepts, written by raw SQL (as data from before the
+/// store's validation may be), copied to another backend: it arrives whole or the copy
+/// fails; it is never cut short.
+async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let source = TestDb::<A>::new().await?;
+    let user = source.store.create_user(&User::new("long@example.com", "hash")).await?;
+    let sql = A::of(PerBackend {
+        sqlite: "UPDATE users SET firstname = replace(hex(zeroblob(35000)), '0', 'x')",
+        postgres: "UPDATE users SET firstname = repeat('x', 70000)",
+        mysql: "UPDATE users SET firstname = REPEAT('x', 70000)",
+    });
+    let written = A::raw_execute(&source.admin_url(), sql).await;
+    let Ok(1) = written else {
+        // MySQL's TEXT holds 65535 bytes: nothing to copy from there.
+        eprintln!("source refused the long text: {written:?}");
+        return Ok(());
+    };
+    let target_db = TestDb::<B>::new().await?;
+    let target = target_db.reopen_with(source.key.clone()).await?;
+    match source.store.copy_into(&target).await {
+        Ok(report) => {
+            let copied = target.get_user(user).await?.expect("copied");
+            assert_eq!(
+                copied.firstname.map(|f| f.len()),
+                Some(70_000),
+                "{report:?}"
+            );
+        }
+        Err(error) => eprintln!("copy refused: {error}"),
+    }
     Ok(())
 }
