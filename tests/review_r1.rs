@@ -14,7 +14,7 @@ backend_tests!(
     year_500_timestamps_round_trip,
     renaming_a_key_to_add_a_trailing_space_bumps_auth_changes,
     duplicate_email_conflict_names_the_rule_not_the_email,
-    ; to_each_other: copy_keeps_a_long_text_or_refuses_it,
+    ; to_each_other: copy_keeps_a_long_text_or_refuses_it, copy_keeps_a_long_usage_endpoint_or_refuses_it,
 );
 
 async fn api_key_hashes_differing_by_a_trailing_space_are_two_keys<B: TestBackend>()
@@ -128,6 +128,43 @@ async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>()
                 Some(70_000),
                 "{report:?}"
             );
+        }
+        Err(error) => eprintln!("copy refused: {error}"),
+    }
+    Ok(())
+}
+
+/// As [`copy_keeps_a_long_text_or_refuses_it`], for a usage row's endpoint: the usage is
+/// copied in batches (on MySQL through `JSON_TABLE`).
+async fn copy_keeps_a_long_usage_endpoint_or_refuses_it<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let source = TestDb::<A>::new().await?;
+    let user = source.store.create_user(&User::new("long@example.com", "hash")).await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    source.store.create_api_key(&key).await?;
+    let usage = ApiKeyUsage::new(key.id, "/a", "GET", 200);
+    source.store.record_api_usage(&usage).await?;
+    let sql = A::of(PerBackend {
+        sqlite: "UPDATE api_key_usage SET endpoint = replace(hex(zeroblob(35000)), '0', 'x')",
+        postgres: "UPDATE api_key_usage SET endpoint = repeat('x', 70000)",
+        mysql: "UPDATE api_key_usage SET endpoint = REPEAT('x', 70000)",
+    });
+    let written = A::raw_execute(&source.admin_url(), sql).await;
+    let Ok(1) = written else {
+        eprintln!("source refused the long text: {written:?}");
+        return Ok(());
+    };
+    let target_db = TestDb::<B>::new().await?;
+    let target = target_db.reopen_with(source.key.clone()).await?;
+    match source.store.copy_into(&target).await {
+        Ok(report) => {
+            let from = usage.timestamp - time::Duration::hours(1);
+            let to = usage.timestamp + time::Duration::hours(1);
+            let copied = target
+                .get_api_key_endpoint_usage(key.id, from, to, None)
+                .await?;
+            let lengths: Vec<_> = copied.iter().map(|e| e.endpoint.len()).collect();
+            assert_eq!(lengths, vec![70_000], "{report:?}");
         }
         Err(error) => eprintln!("copy refused: {error}"),
     }
