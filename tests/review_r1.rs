@@ -14,6 +14,7 @@ backend_tests!(
     year_500_timestamps_round_trip,
     renaming_a_key_to_add_a_trailing_space_bumps_auth_changes,
     duplicate_email_conflict_names_the_rule_not_the_email,
+    usage_recorded_while_its_user_is_deleted_leaves_no_orphan,
     ; to_each_other: copy_keeps_a_long_text_or_refuses_it, copy_keeps_a_long_usage_endpoint_or_refuses_it,
 );
 
@@ -168,5 +169,49 @@ async fn copy_keeps_a_long_usage_endpoint_or_refuses_it<A: TestBackend, B: TestB
         }
         Err(error) => eprintln!("copy refused: {error}"),
     }
+    Ok(())
+}
+
+/// Usage recorded by two tasks while the key's user is deleted: every row goes with the
+/// user (none left behind), and a recording fails only with `NotFound`.
+async fn usage_recorded_while_its_user_is_deleted_leaves_no_orphan<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let mut other_errors = Vec::new();
+    for round in 0..30 {
+        let user = db
+            .store
+            .create_user(&User::new(&format!("u{round}@example.com"), "hash"))
+            .await?;
+        let key = ApiKey::new(user, "key", &format!("h{round}"), "p");
+        db.store.create_api_key(&key).await?;
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = db.store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..200 {
+                        match store
+                            .record_api_usage(&ApiKeyUsage::new(key.id, "/a", "GET", 200))
+                            .await
+                        {
+                            Ok(()) => {}
+                            Err(Error::NotFound { .. }) => return None,
+                            Err(error) => return Some(error.to_string()),
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        if let Err(error) = db.store.delete_user(user).await {
+            other_errors.push(format!("delete: {error}"));
+        }
+        for writer in writers {
+            other_errors.extend(writer.await?);
+        }
+    }
+    let orphans = B::raw_count(&db.admin_url(), "api_key_usage").await?;
+    assert_eq!((orphans, other_errors), (0, vec![]));
     Ok(())
 }
