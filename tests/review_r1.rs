@@ -21,7 +21,10 @@ backend_tests!(
 async fn api_key_hashes_differing_by_a_trailing_space_are_two_keys<B: TestBackend>()
 -> eyre::Result<()> {
     let db = TestDb::<B>::new().await?;
-    let user = db.store.create_user(&User::new("k@example.com", "hash")).await?;
+    let user = db
+        .store
+        .create_user(&User::new("k@example.com", "hash"))
+        .await?;
     let key = ApiKey::new(user, "key", "h", "p");
     db.store.create_api_key(&key).await?;
     // Not stored: the lookup of another hash must not find this key.
@@ -45,7 +48,10 @@ async fn a2a_key_hashes_differing_by_a_trailing_space_are_two_clients<B: TestBac
 
 async fn refused_delete_of_a_tenant_owner_keeps_its_usage<B: TestBackend>() -> eyre::Result<()> {
     let db = TestDb::<B>::new().await?;
-    let user = db.store.create_user(&User::new("o@example.com", "hash")).await?;
+    let user = db
+        .store
+        .create_user(&User::new("o@example.com", "hash"))
+        .await?;
     db.store.create_tenant(&Tenant::new("T", "t", user)).await?;
     let key = ApiKey::new(user, "key", "h", "p");
     db.store.create_api_key(&key).await?;
@@ -53,7 +59,10 @@ async fn refused_delete_of_a_tenant_owner_keeps_its_usage<B: TestBackend>() -> e
         .record_api_usage(&ApiKeyUsage::new(key.id, "/a", "GET", 200))
         .await?;
     let refused = db.store.delete_user(user).await;
-    assert!(matches!(refused, Err(Error::Conflict { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Conflict { .. })),
+        "{refused:?}"
+    );
     assert_eq!(db.store.get_usage_stats(user).await?.total_requests, 1);
     Ok(())
 }
@@ -74,7 +83,10 @@ const COUNTER: &str = "SELECT counter FROM auth_changes WHERE id = 1";
 async fn renaming_a_key_to_add_a_trailing_space_bumps_auth_changes<B: TestBackend>()
 -> eyre::Result<()> {
     let db = TestDb::<B>::new().await?;
-    let user = db.store.create_user(&User::new("k@example.com", "hash")).await?;
+    let user = db
+        .store
+        .create_user(&User::new("k@example.com", "hash"))
+        .await?;
     let key = ApiKey::new(user, "key", "h", "p");
     db.store.create_api_key(&key).await?;
     let before = B::raw_i64(&db.admin_url(), COUNTER).await?;
@@ -87,10 +99,12 @@ async fn renaming_a_key_to_add_a_trailing_space_bumps_auth_changes<B: TestBacken
     Ok(())
 }
 
-async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>()
--> eyre::Result<()> {
+async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>() -> eyre::Result<()>
+{
     let db = TestDb::<B>::new().await?;
-    db.store.create_user(&User::new("secret.person@example.com", "hash")).await?;
+    db.store
+        .create_user(&User::new("secret.person@example.com", "hash"))
+        .await?;
     let err = db
         .store
         .create_user(&User::new("secret.person@example.com", "hash"))
@@ -104,10 +118,13 @@ async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>()
 /// A profile longer than the store accepts, written by raw SQL (as data from before the
 /// store's validation may be), copied to another backend: it arrives whole or the copy
 /// fails; it is never cut short.
-async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>()
--> eyre::Result<()> {
+async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
+{
     let source = TestDb::<A>::new().await?;
-    let user = source.store.create_user(&User::new("long@example.com", "hash")).await?;
+    let user = source
+        .store
+        .create_user(&User::new("long@example.com", "hash"))
+        .await?;
     let sql = A::of(PerBackend {
         sqlite: "UPDATE users SET firstname = replace(hex(zeroblob(35000)), '0', 'x')",
         postgres: "UPDATE users SET firstname = repeat('x', 70000)",
@@ -140,7 +157,10 @@ async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>()
 async fn copy_keeps_a_long_usage_endpoint_or_refuses_it<A: TestBackend, B: TestBackend>()
 -> eyre::Result<()> {
     let source = TestDb::<A>::new().await?;
-    let user = source.store.create_user(&User::new("long@example.com", "hash")).await?;
+    let user = source
+        .store
+        .create_user(&User::new("long@example.com", "hash"))
+        .await?;
     let key = ApiKey::new(user, "key", "h", "p");
     source.store.create_api_key(&key).await?;
     let usage = ApiKeyUsage::new(key.id, "/a", "GET", 200);
