@@ -144,16 +144,9 @@ impl Error {
             if let sqlx::Error::Database(db) = &error {
                 match db.kind() {
                     sqlx::error::ErrorKind::UniqueViolation => {
-                        let constraint = db.constraint().map_or_else(
-                            || {
-                                let message = db.message();
-                                message
-                                    .strip_prefix("UNIQUE constraint failed: ")
-                                    .unwrap_or(message)
-                                    .to_owned()
-                            },
-                            str::to_owned,
-                        );
+                        let constraint = db
+                            .constraint()
+                            .map_or_else(|| unique_rule_of(db.message()), str::to_owned);
                         return Self::Conflict { entity, constraint };
                     }
                     sqlx::error::ErrorKind::ForeignKeyViolation => {
@@ -167,5 +160,19 @@ impl Error {
             }
             Self::Database(error)
         }
+    }
+}
+
+/// The broken uniqueness rule named in a database's message when the driver does not give
+/// it: SQLite's `UNIQUE constraint failed: users.email` gives `users.email`, MySQL's
+/// `Duplicate entry 'a@b.c' for key 'users_email_key'` gives `users_email_key` (never the
+/// duplicated value, which may be an email or a key hash: it must not reach logs).
+fn unique_rule_of(message: &str) -> String {
+    if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+        return columns.to_owned();
+    }
+    match message.rsplit_once(" for key '") {
+        Some((_, key)) => key.trim_end_matches('\'').to_owned(),
+        None => "unique key".to_owned(),
     }
 }
