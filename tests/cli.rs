@@ -984,6 +984,53 @@ async fn mysql_restore_refuses_incomplete_dumps_and_says_when_it_failed_part_way
     Ok(())
 }
 
+/// A MySQL restore runs a dump's SQL only: a client command in it (`\\!` runs a shell
+/// command as the restoring user) is refused, and a dump that switches to another database
+/// (`mariadb-dump --databases` writes `CREATE DATABASE` and `USE`) is refused before
+/// anything is dropped, instead of emptying this database and filling that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_restore_runs_no_client_commands_and_stays_in_its_database() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    ok(s.run(&["backup", "good.sql"]));
+    let counts = raw_counts::<MySql>(s.admin_url()).await?;
+    let good = std::fs::read_to_string(s.dir.path().join("good.sql"))?;
+    let at = good
+        .find("-- Table structure for table `users`")
+        .expect("users");
+
+    // Without the sandbox line recent `mariadb-dump`s begin with: a dump by hand, or by
+    // `mysqldump` or an older `mariadb-dump`, has none.
+    let (first, _) = good.split_once('\n').expect("lines");
+    let unsandboxed = good[..at].strip_prefix(first).filter(|_| first.contains("sandbox"));
+    let planted = s.dir.path().join("planted");
+    let hostile = format!(
+        "{}\\! touch {}\n{}",
+        unsandboxed.unwrap_or(&good[..at]),
+        planted.display(),
+        &good[at..]
+    );
+    std::fs::write(s.dir.path().join("hostile.sql"), hostile)?;
+    let _ = s.run(&["restore", "hostile.sql"]);
+    assert!(!planted.exists(), "the dump ran a shell command");
+
+    ok(s.run(&["restore", "good.sql"]));
+    let elsewhere = format!(
+        "{}CREATE DATABASE IF NOT EXISTS `pierre_elsewhere`;\nUSE `pierre_elsewhere`;\n{}",
+        &good[..at],
+        &good[at..]
+    );
+    std::fs::write(s.dir.path().join("elsewhere.sql"), elsewhere)?;
+    let err = failed(s.run(&["restore", "elsewhere.sql"]));
+    assert!(
+        err.contains("another database") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert_eq!(raw_counts::<MySql>(s.admin_url()).await?, counts);
+    Ok(())
+}
+
 /// Where only the older names of the MySQL client tools are installed (`mysqldump`,
 /// `mysql`), backups and restores use them; with neither, `backup` says what to install and
 /// writes nothing.
