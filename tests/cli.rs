@@ -1003,7 +1003,9 @@ async fn mysql_restore_runs_no_client_commands_and_stays_in_its_database() -> ey
     // Without the sandbox line recent `mariadb-dump`s begin with: a dump by hand, or by
     // `mysqldump` or an older `mariadb-dump`, has none.
     let (first, _) = good.split_once('\n').expect("lines");
-    let unsandboxed = good[..at].strip_prefix(first).filter(|_| first.contains("sandbox"));
+    let unsandboxed = good[..at]
+        .strip_prefix(first)
+        .filter(|_| first.contains("sandbox"));
     let planted = s.dir.path().join("planted");
     let hostile = format!(
         "{}\\! touch {}\n{}",

@@ -24,6 +24,10 @@ const DUMP_TOOLS: [&str; 2] = ["mariadb-dump", "mysqldump"];
 const CLIENT_TOOLS: [&str; 2] = ["mariadb", "mysql"];
 /// The last line of a dump that `mariadb-dump` / `mysqldump` finished.
 const COMPLETED: &[u8] = b"-- Dump completed";
+/// The line recent `mariadb-dump`s begin with: from it on, a MariaDB client (10.5.25,
+/// 10.6.18, 10.11.8 and later) refuses client commands such as `\!` (a shell command as the
+/// restoring user), `source` and `tee`; to other clients and the server it is a comment.
+const SANDBOX: &[u8] = b"/*M!999999\\- enable the sandbox mode */\n";
 
 /// Writes a dump of the database at `url` into `file` (which must exist; the caller's
 /// staged file): tables with their data, triggers and the procedure, read in one
@@ -54,7 +58,9 @@ pub async fn dump(url: &str, file: &Path) -> eyre::Result<()> {
 /// functions, events) by the dump at `path`, in one client session: what is there is
 /// dropped, then the dump is run, with its `DEFINER` clauses left out so that its triggers
 /// and procedure belong to the restoring user (re-creating another user's would need
-/// `SUPER`). A dump that is not complete is refused before anything is dropped. MySQL
+/// `SUPER`), in the client's sandbox mode whatever the dump says ([`SANDBOX`]). A dump that
+/// is not complete, or that switches to another database (`USE`, `CREATE DATABASE`: a
+/// `mariadb-dump --databases` dump), is refused before anything is dropped. MySQL
 /// commits each DDL statement at once: a restore that fails part-way leaves the database
 /// partly restored, and says so.
 pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
@@ -65,6 +71,14 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         bail!(
             "{} is not a complete mariadb-dump / mysqldump backup (no `-- Dump completed` \
              line at its end); nothing changed",
+            path.display()
+        );
+    }
+    if switches_database(path).await? {
+        bail!(
+            "{} switches to another database (a `USE` or `CREATE DATABASE` line, as \
+             `mariadb-dump --databases` writes): restore a backup written by `backup`; \
+             nothing changed",
             path.display()
         );
     }
@@ -87,7 +101,8 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
     )
     .await?;
     check(&listed, "nothing changed")?;
-    let mut script = b"SET FOREIGN_KEY_CHECKS = 0;\n".to_vec();
+    let mut script = SANDBOX.to_vec();
+    script.extend_from_slice(b"SET FOREIGN_KEY_CHECKS = 0;\n");
     script.extend_from_slice(&listed.stdout);
     let loaded = run(
         &CLIENT_TOOLS,
@@ -424,6 +439,24 @@ fn quoted_len(text: &[u8]) -> Option<usize> {
             (None, _) => return None,
         }
     }
+}
+
+/// Whether a line of the dump at `path` starts with `USE` or `CREATE DATABASE`.
+async fn switches_database(path: &Path) -> eyre::Result<bool> {
+    let mut lines = tokio::io::BufReader::new(
+        tokio::fs::File::open(path)
+            .await
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?,
+    );
+    let mut line = Vec::new();
+    while lines.read_until(b'\n', &mut line).await? > 0 {
+        let upper = line.get(..16).unwrap_or(&line).to_ascii_uppercase();
+        if upper.starts_with(b"USE ") || upper.starts_with(b"CREATE DATABASE ") {
+            return Ok(true);
+        }
+        line.clear();
+    }
+    Ok(false)
 }
 
 /// Whether the file at `path` ends with a dump tool's completion line.
