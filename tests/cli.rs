@@ -1033,6 +1033,33 @@ async fn mysql_restore_runs_no_client_commands_and_stays_in_its_database() -> ey
     Ok(())
 }
 
+/// MySQL backups and restores connect as the URL says and nothing else does: a user's
+/// `~/.my.cnf` (here one whose `no-data` would leave every row out of the backup, which
+/// still ends with the completion line) changes neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_backups_ignore_the_users_option_files() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    let home = s.dir.path().join("home");
+    std::fs::create_dir(&home)?;
+    std::fs::write(
+        home.join(".my.cnf"),
+        "[mariadb-dump]\nno-data\n[mysqldump]\nno-data\n",
+    )?;
+    let backup = s
+        .command_with_key(&s.key_path(), &["backup", "home.sql"])
+        .env("HOME", &home)
+        .output()?;
+    ok(backup);
+    let dump = std::fs::read_to_string(s.dir.path().join("home.sql"))?;
+    assert!(
+        dump.contains("INSERT INTO `users`"),
+        "no rows in the backup"
+    );
+    Ok(())
+}
+
 /// Where only the older names of the MySQL client tools are installed (`mysqldump`,
 /// `mysql`), backups and restores use them; with neither, `backup` says what to install and
 /// writes nothing.
