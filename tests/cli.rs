@@ -886,7 +886,7 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     // Wrappers that log their command lines and their option file's mode.
     let log = s.dir.path().join("argv.log");
     let log_argv = format!(
-        "echo \"$0 $* $(stat -c %a \"${{1#--defaults-extra-file=}}\")\" >> '{}'\nexec \"$REAL\" \"$@\"",
+        "echo \"$0 $* $(stat -c %a \"${{1#--defaults-file=}}\")\" >> '{}'\nexec \"$REAL\" \"$@\"",
         log.display()
     );
     let (bin, path) = wrap_tools(s.dir.path(), &["mariadb-dump", "mariadb"], &log_argv)?;
@@ -919,7 +919,7 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     assert_eq!(argv.lines().count(), 3, "dump, list, restore: {argv}");
     for line in argv.lines() {
         assert!(
-            line.contains(" --defaults-extra-file=") && line.ends_with(" 600"),
+            line.contains(" --defaults-file=") && line.ends_with(" 600"),
             "the option file first, private: {line}"
         );
     }

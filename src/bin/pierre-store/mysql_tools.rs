@@ -3,8 +3,10 @@
 //! connected where sqlx connects for the same URL.
 //!
 //! The connection settings, the password among them, go in a temporary option file
-//! (`--defaults-extra-file`, mode 0600, removed afterwards): never on the command line,
-//! which other local users can read, and not in the deprecated `MYSQL_PWD`.
+//! (`--defaults-file`, mode 0600, removed afterwards): never on the command line, which
+//! other local users can read, and not in the deprecated `MYSQL_PWD`. It is the only
+//! option file the tools read: `/etc/mysql/` and `~/.my.cnf` change nothing (a `no-data`
+//! there would make every backup an empty one).
 
 use std::{
     borrow::Cow,
@@ -251,9 +253,10 @@ impl OptionFile {
         Ok(file)
     }
 
-    /// The option that makes a tool read it: it must come first on the command line.
+    /// The option that makes a tool read it and no other: it must come first on the command
+    /// line.
     fn argument(&self) -> String {
-        format!("--defaults-extra-file={}", self.path.display())
+        format!("--defaults-file={}", self.path.display())
     }
 }
 
