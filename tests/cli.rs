@@ -940,6 +940,43 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     Ok(())
 }
 
+/// A MySQL backup stopped by SIGTERM (a service manager, `timeout`) or SIGINT (Ctrl-C)
+/// leaves no option file, password inside, behind in the temporary directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_option_files_are_removed_when_a_backup_is_stopped() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    let (_, path) = wrap_tools(s.dir.path(), &["mariadb-dump"], "sleep 30")?;
+    let tmp = s.dir.path().join("tmp");
+    std::fs::create_dir(&tmp)?;
+    for signal in ["-TERM", "-INT"] {
+        let mut backup = s
+            .command_with_key(&s.key_path(), &["backup", "stopped.sql"])
+            .env("PATH", &path)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&tmp)?.count() == 0 {
+            assert!(started.elapsed().as_secs() < 20, "no option file written");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let killed = Command::new("kill")
+            .args([signal, &backup.id().to_string()])
+            .status()?;
+        assert!(killed.success());
+        assert!(!backup.wait()?.success(), "{signal}: the backup failed");
+        assert_eq!(
+            std::fs::read_dir(&tmp)?.count(),
+            0,
+            "{signal}: the option file is removed"
+        );
+        assert!(!s.dir.path().join("stopped.sql").exists());
+    }
+    Ok(())
+}
+
 /// A MySQL restore refuses a file that is not a complete dump before changing anything,
 /// and a dump that fails part-way (MySQL cannot roll back what it already replaced) says
 /// that the database may be partly restored; the good backup then restores.
