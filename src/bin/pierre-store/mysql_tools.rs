@@ -113,13 +113,14 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         None,
         Some((script, path)),
     )
-    .await?;
-    check(
-        &loaded,
-        "the database may now be partly restored (MySQL cannot undo the tables it already \
-         replaced): fix the cause and restore again",
-    )
+    .await
+    .wrap_err(PARTLY_RESTORED)?;
+    check(&loaded, PARTLY_RESTORED)
 }
+
+/// What a restore that failed part-way leaves.
+const PARTLY_RESTORED: &str = "the database may now be partly restored (MySQL cannot undo \
+                               the tables it already replaced): fix the cause and restore again";
 
 /// A query printing one `DROP` statement per table, view, routine and event of the
 /// current database.
@@ -284,7 +285,9 @@ fn escape_option(value: &str) -> String {
 
 /// Runs the first installed of `tools` with `options`, then `args`, its output into the
 /// existing file `into` when given (else kept); with `input`, writes the script and then
-/// the dump at the path (without its `DEFINER` clauses) to its standard input.
+/// the dump at the path (without its `DEFINER` clauses) to its standard input. On SIGINT or
+/// SIGTERM the tool is killed and an error returned, so that `options` is removed (dying
+/// of the signal would leave it, password inside, in the temporary directory).
 async fn run(
     tools: &[&'static str; 2],
     options: &OptionFile,
@@ -292,6 +295,9 @@ async fn run(
     into: Option<&Path>,
     input: Option<(Vec<u8>, &Path)>,
 ) -> eyre::Result<Tool> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     for tool in tools {
         let stdout = match into {
             Some(path) => Stdio::from(
@@ -313,6 +319,7 @@ async fn run(
             })
             .stdout(stdout)
             .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -324,10 +331,13 @@ async fn run(
             }
             _ => None,
         };
-        let output = child
-            .wait_with_output()
-            .await
-            .wrap_err_with(|| format!("cannot run {tool}"))?;
+        let output = tokio::select! {
+            output = child.wait_with_output() => {
+                output.wrap_err_with(|| format!("cannot run {tool}"))?
+            }
+            _ = interrupt.recv() => bail!("interrupted; {tool} stopped"),
+            _ = terminate.recv() => bail!("terminated; {tool} stopped"),
+        };
         let fed = match feeding {
             Some(task) => task.await?,
             None => Ok(()),
