@@ -886,7 +886,7 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     // Wrappers that log their command lines and their option file's mode.
     let log = s.dir.path().join("argv.log");
     let log_argv = format!(
-        "echo \"$0 $* $(stat -c %a \"${{1#--defaults-extra-file=}}\")\" >> '{}'\nexec \"$REAL\" \"$@\"",
+        "echo \"$0 $* $(stat -c %a \"${{1#--defaults-file=}}\")\" >> '{}'\nexec \"$REAL\" \"$@\"",
         log.display()
     );
     let (bin, path) = wrap_tools(s.dir.path(), &["mariadb-dump", "mariadb"], &log_argv)?;
@@ -919,7 +919,7 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
     assert_eq!(argv.lines().count(), 3, "dump, list, restore: {argv}");
     for line in argv.lines() {
         assert!(
-            line.contains(" --defaults-extra-file=") && line.ends_with(" 600"),
+            line.contains(" --defaults-file=") && line.ends_with(" 600"),
             "the option file first, private: {line}"
         );
     }
@@ -937,6 +937,43 @@ async fn mysql_passwords_stay_off_screens_and_command_lines() -> eyre::Result<()
             .is_some(),
         "restored"
     );
+    Ok(())
+}
+
+/// A MySQL backup stopped by SIGTERM (a service manager, `timeout`) or SIGINT (Ctrl-C)
+/// leaves no option file, password inside, behind in the temporary directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_option_files_are_removed_when_a_backup_is_stopped() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    let (_, path) = wrap_tools(s.dir.path(), &["mariadb-dump"], "sleep 30")?;
+    let tmp = s.dir.path().join("tmp");
+    std::fs::create_dir(&tmp)?;
+    for signal in ["-TERM", "-INT"] {
+        let mut backup = s
+            .command_with_key(&s.key_path(), &["backup", "stopped.sql"])
+            .env("PATH", &path)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&tmp)?.count() == 0 {
+            assert!(started.elapsed().as_secs() < 20, "no option file written");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let killed = Command::new("kill")
+            .args([signal, &backup.id().to_string()])
+            .status()?;
+        assert!(killed.success());
+        assert!(!backup.wait()?.success(), "{signal}: the backup failed");
+        assert_eq!(
+            std::fs::read_dir(&tmp)?.count(),
+            0,
+            "{signal}: the option file is removed"
+        );
+        assert!(!s.dir.path().join("stopped.sql").exists());
+    }
     Ok(())
 }
 
@@ -981,6 +1018,82 @@ async fn mysql_restore_refuses_incomplete_dumps_and_says_when_it_failed_part_way
 
     ok(s.run(&["restore", "good.sql"]));
     assert_eq!(raw_counts::<MySql>(s.admin_url()).await?, counts);
+    Ok(())
+}
+
+/// A MySQL restore runs a dump's SQL only: a client command in it (`\\!` runs a shell
+/// command as the restoring user) is refused, and a dump that switches to another database
+/// (`mariadb-dump --databases` writes `CREATE DATABASE` and `USE`) is refused before
+/// anything is dropped, instead of emptying this database and filling that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_restore_runs_no_client_commands_and_stays_in_its_database() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    ok(s.run(&["backup", "good.sql"]));
+    let counts = raw_counts::<MySql>(s.admin_url()).await?;
+    let good = std::fs::read_to_string(s.dir.path().join("good.sql"))?;
+    let at = good
+        .find("-- Table structure for table `users`")
+        .expect("users");
+
+    // Without the sandbox line recent `mariadb-dump`s begin with: a dump by hand, or by
+    // `mysqldump` or an older `mariadb-dump`, has none.
+    let (first, _) = good.split_once('\n').expect("lines");
+    let unsandboxed = good[..at]
+        .strip_prefix(first)
+        .filter(|_| first.contains("sandbox"));
+    let planted = s.dir.path().join("planted");
+    let hostile = format!(
+        "{}\\! touch {}\n{}",
+        unsandboxed.unwrap_or(&good[..at]),
+        planted.display(),
+        &good[at..]
+    );
+    std::fs::write(s.dir.path().join("hostile.sql"), hostile)?;
+    let _ = s.run(&["restore", "hostile.sql"]);
+    assert!(!planted.exists(), "the dump ran a shell command");
+
+    ok(s.run(&["restore", "good.sql"]));
+    let elsewhere = format!(
+        "{}CREATE DATABASE IF NOT EXISTS `pierre_elsewhere`;\nUSE `pierre_elsewhere`;\n{}",
+        &good[..at],
+        &good[at..]
+    );
+    std::fs::write(s.dir.path().join("elsewhere.sql"), elsewhere)?;
+    let err = failed(s.run(&["restore", "elsewhere.sql"]));
+    assert!(
+        err.contains("another database") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert_eq!(raw_counts::<MySql>(s.admin_url()).await?, counts);
+    Ok(())
+}
+
+/// MySQL backups and restores connect as the URL says and nothing else does: a user's
+/// `~/.my.cnf` (here one whose `no-data` would leave every row out of the backup, which
+/// still ends with the completion line) changes neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_backups_ignore_the_users_option_files() -> eyre::Result<()> {
+    let s = Setup::<MySql>::new_as_app_role().await?;
+    ok(s.run(&["init"]));
+    ok(s.run(&["demo"]));
+    let home = s.dir.path().join("home");
+    std::fs::create_dir(&home)?;
+    std::fs::write(
+        home.join(".my.cnf"),
+        "[mariadb-dump]\nno-data\n[mysqldump]\nno-data\n",
+    )?;
+    let backup = s
+        .command_with_key(&s.key_path(), &["backup", "home.sql"])
+        .env("HOME", &home)
+        .output()?;
+    ok(backup);
+    let dump = std::fs::read_to_string(s.dir.path().join("home.sql"))?;
+    assert!(
+        dump.contains("INSERT INTO `users`"),
+        "no rows in the backup"
+    );
     Ok(())
 }
 

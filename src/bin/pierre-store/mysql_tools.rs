@@ -3,8 +3,10 @@
 //! connected where sqlx connects for the same URL.
 //!
 //! The connection settings, the password among them, go in a temporary option file
-//! (`--defaults-extra-file`, mode 0600, removed afterwards): never on the command line,
-//! which other local users can read, and not in the deprecated `MYSQL_PWD`.
+//! (`--defaults-file`, mode 0600, removed afterwards): never on the command line, which
+//! other local users can read, and not in the deprecated `MYSQL_PWD`. It is the only
+//! option file the tools read: `/etc/mysql/` and `~/.my.cnf` change nothing (a `no-data`
+//! there would make every backup an empty one).
 
 use std::{
     borrow::Cow,
@@ -24,6 +26,10 @@ const DUMP_TOOLS: [&str; 2] = ["mariadb-dump", "mysqldump"];
 const CLIENT_TOOLS: [&str; 2] = ["mariadb", "mysql"];
 /// The last line of a dump that `mariadb-dump` / `mysqldump` finished.
 const COMPLETED: &[u8] = b"-- Dump completed";
+/// The line recent `mariadb-dump`s begin with: from it on, a MariaDB client (10.5.25,
+/// 10.6.18, 10.11.8 and later) refuses client commands such as `\!` (a shell command as the
+/// restoring user), `source` and `tee`; to other clients and the server it is a comment.
+const SANDBOX: &[u8] = b"/*M!999999\\- enable the sandbox mode */\n";
 
 /// Writes a dump of the database at `url` into `file` (which must exist; the caller's
 /// staged file): tables with their data, triggers and the procedure, read in one
@@ -54,7 +60,9 @@ pub async fn dump(url: &str, file: &Path) -> eyre::Result<()> {
 /// functions, events) by the dump at `path`, in one client session: what is there is
 /// dropped, then the dump is run, with its `DEFINER` clauses left out so that its triggers
 /// and procedure belong to the restoring user (re-creating another user's would need
-/// `SUPER`). A dump that is not complete is refused before anything is dropped. MySQL
+/// `SUPER`), in the client's sandbox mode whatever the dump says ([`SANDBOX`]). A dump that
+/// is not complete, or that switches to another database (`USE`, `CREATE DATABASE`: a
+/// `mariadb-dump --databases` dump), is refused before anything is dropped. MySQL
 /// commits each DDL statement at once: a restore that fails part-way leaves the database
 /// partly restored, and says so.
 pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
@@ -65,6 +73,14 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         bail!(
             "{} is not a complete mariadb-dump / mysqldump backup (no `-- Dump completed` \
              line at its end); nothing changed",
+            path.display()
+        );
+    }
+    if switches_database(path).await? {
+        bail!(
+            "{} switches to another database (a `USE` or `CREATE DATABASE` line, as \
+             `mariadb-dump --databases` writes): restore a backup written by `backup`; \
+             nothing changed",
             path.display()
         );
     }
@@ -87,7 +103,8 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
     )
     .await?;
     check(&listed, "nothing changed")?;
-    let mut script = b"SET FOREIGN_KEY_CHECKS = 0;\n".to_vec();
+    let mut script = SANDBOX.to_vec();
+    script.extend_from_slice(b"SET FOREIGN_KEY_CHECKS = 0;\n");
     script.extend_from_slice(&listed.stdout);
     let loaded = run(
         &CLIENT_TOOLS,
@@ -96,13 +113,14 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
         None,
         Some((script, path)),
     )
-    .await?;
-    check(
-        &loaded,
-        "the database may now be partly restored (MySQL cannot undo the tables it already \
-         replaced): fix the cause and restore again",
-    )
+    .await
+    .wrap_err(PARTLY_RESTORED)?;
+    check(&loaded, PARTLY_RESTORED)
 }
+
+/// What a restore that failed part-way leaves.
+const PARTLY_RESTORED: &str = "the database may now be partly restored (MySQL cannot undo \
+                               the tables it already replaced): fix the cause and restore again";
 
 /// A query printing one `DROP` statement per table, view, routine and event of the
 /// current database.
@@ -236,9 +254,10 @@ impl OptionFile {
         Ok(file)
     }
 
-    /// The option that makes a tool read it: it must come first on the command line.
+    /// The option that makes a tool read it and no other: it must come first on the command
+    /// line.
     fn argument(&self) -> String {
-        format!("--defaults-extra-file={}", self.path.display())
+        format!("--defaults-file={}", self.path.display())
     }
 }
 
@@ -266,7 +285,9 @@ fn escape_option(value: &str) -> String {
 
 /// Runs the first installed of `tools` with `options`, then `args`, its output into the
 /// existing file `into` when given (else kept); with `input`, writes the script and then
-/// the dump at the path (without its `DEFINER` clauses) to its standard input.
+/// the dump at the path (without its `DEFINER` clauses) to its standard input. On SIGINT or
+/// SIGTERM the tool is killed and an error returned, so that `options` is removed (dying
+/// of the signal would leave it, password inside, in the temporary directory).
 async fn run(
     tools: &[&'static str; 2],
     options: &OptionFile,
@@ -274,6 +295,9 @@ async fn run(
     into: Option<&Path>,
     input: Option<(Vec<u8>, &Path)>,
 ) -> eyre::Result<Tool> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     for tool in tools {
         let stdout = match into {
             Some(path) => Stdio::from(
@@ -295,6 +319,7 @@ async fn run(
             })
             .stdout(stdout)
             .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -306,10 +331,13 @@ async fn run(
             }
             _ => None,
         };
-        let output = child
-            .wait_with_output()
-            .await
-            .wrap_err_with(|| format!("cannot run {tool}"))?;
+        let output = tokio::select! {
+            output = child.wait_with_output() => {
+                output.wrap_err_with(|| format!("cannot run {tool}"))?
+            }
+            _ = interrupt.recv() => bail!("interrupted; {tool} stopped"),
+            _ = terminate.recv() => bail!("terminated; {tool} stopped"),
+        };
         let fed = match feeding {
             Some(task) => task.await?,
             None => Ok(()),
@@ -424,6 +452,24 @@ fn quoted_len(text: &[u8]) -> Option<usize> {
             (None, _) => return None,
         }
     }
+}
+
+/// Whether a line of the dump at `path` starts with `USE` or `CREATE DATABASE`.
+async fn switches_database(path: &Path) -> eyre::Result<bool> {
+    let mut lines = tokio::io::BufReader::new(
+        tokio::fs::File::open(path)
+            .await
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?,
+    );
+    let mut line = Vec::new();
+    while lines.read_until(b'\n', &mut line).await? > 0 {
+        let upper = line.get(..16).unwrap_or(&line).to_ascii_uppercase();
+        if upper.starts_with(b"USE ") || upper.starts_with(b"CREATE DATABASE ") {
+            return Ok(true);
+        }
+        line.clear();
+    }
+    Ok(false)
 }
 
 /// Whether the file at `path` ends with a dump tool's completion line.
