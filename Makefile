@@ -40,14 +40,17 @@ soak:
 		$(WITH_POSTGRES) $(WITH_MARIADB) $(CARGO) test --locked --release \
 		--test properties --test crash --test concurrency --test server_restart -- --nocapture
 
-## bench: Store<B> against raw sqlx on SQLite and PostgreSQL, release build; prints a table
-## and writes target/bench/results.json (it runs next to a MariaDB too, a throwaway one
-## unless TEST_MYSQL_URL is set, for the MySQL part to come). Then PostgreSQL's usage
-## tables partitioned by month against unpartitioned (recorder rows/s, get_usage_stats
-## latency, pruning a month), 1M rows per BENCH_SCALE (BENCH_SCALE=10: 10M), into
-## target/bench/partitions.json. BENCH_SCALE=0.1 for a quick run.
+## bench: Store<B> against raw sqlx on SQLite, PostgreSQL and MySQL (a throwaway MariaDB
+## unless TEST_MYSQL_URL is set; over its Unix socket), release build; prints a table and
+## writes target/bench/results.json. Then the MySQL backend's choices measured
+## (benches/mysql_choices.rs: TCP against the Unix socket, CHAR(36) against BINARY(16) ids)
+## into target/bench/mysql_choices.json; then PostgreSQL's usage tables partitioned by month
+## against unpartitioned (recorder rows/s, get_usage_stats latency, pruning a month), 1M
+## rows per BENCH_SCALE (BENCH_SCALE=10: 10M), into target/bench/partitions.json.
+## BENCH_SCALE=0.1 for a quick run.
 bench:
 	$(WITH_POSTGRES) $(WITH_MARIADB) $(CARGO) bench --locked --bench store_vs_raw
+	$(WITH_MARIADB) $(CARGO) bench --locked --bench mysql_choices
 	$(WITH_POSTGRES) $(CARGO) bench --locked --bench partitions
 
 ## prepare: regenerate .sqlx/ for the three backends after changing SQL or migrations.
