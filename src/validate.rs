@@ -95,6 +95,20 @@ pub(crate) fn required(field: &'static str, value: &str, max: usize) -> Result<(
     text(field, value, max)
 }
 
+/// A stored key hash (an API key's `key_hash`, an A2A client's `api_key_hash`): not empty,
+/// at most [`MAX_NAME_LEN`] characters, and no whitespace or control character. MySQL
+/// compares these columns with a PAD SPACE collation, where `h` and `h ` are one value;
+/// refusing whitespace on every backend keeps one key one key everywhere.
+pub(crate) fn key_hash(field: &'static str, value: &str) -> Result<()> {
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            "contains whitespace or control characters",
+        ));
+    }
+    required(field, value, MAX_NAME_LEN)
+}
+
 /// A tenant slug: `[a-z0-9-]{1,63}`.
 pub(crate) fn slug(value: &str) -> Result<()> {
     let ok = (1..=63).contains(&value.len())

@@ -32,6 +32,7 @@ backend_tests!(
     a_one_connection_pool_serves_calls_while_watching,
     a_missing_change_counter_row_fails_changes_loudly,
     statements_that_match_no_row_do_not_move_the_change_counter,
+    renaming_a_key_to_add_a_trailing_space_bumps_auth_changes,
 );
 
 async fn user<B: TestBackend>(db: &TestDb<B>, email: &str) -> eyre::Result<UserId> {
@@ -879,5 +880,24 @@ async fn statements_that_match_no_row_do_not_move_the_change_counter<B: TestBack
             "{statement} moved the counter"
         );
     }
+    Ok(())
+}
+
+/// A rename that only adds a trailing space is a change: MySQL's PAD SPACE collation
+/// compares `key` and `key ` as equal, so its triggers compare the bytes.
+async fn renaming_a_key_to_add_a_trailing_space_bumps_auth_changes<B: TestBackend>()
+-> eyre::Result<()> {
+    const COUNTER: &str = "SELECT counter FROM auth_changes WHERE id = 1";
+    let db = TestDb::<B>::new().await?;
+    let user = user(&db, "k@example.com").await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    db.store.create_api_key(&key).await?;
+    let before = B::raw_i64(&db.admin_url(), COUNTER).await?;
+    let update = ApiKeyUpdate {
+        name: Some("key ".into()),
+        ..ApiKeyUpdate::default()
+    };
+    assert_eq!(db.store.update_api_key(key.id, &update).await?.name, "key ");
+    assert!(B::raw_i64(&db.admin_url(), COUNTER).await? > before);
     Ok(())
 }

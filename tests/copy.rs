@@ -5,10 +5,12 @@
 
 mod common;
 
-use common::{RawTokenRow, TestBackend, TestDb, raw_counts, seed_tenants, usage_partitions};
+use common::{
+    PerBackend, RawTokenRow, TestBackend, TestDb, raw_counts, seed_tenants, usage_partitions,
+};
 use pierre_store::{
-    Activity, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store, Tenant,
-    UsageRecorderConfig, User, UserId,
+    Activity, ApiKey, ApiKeyTier, ApiKeyUsage, Error, JwtUsage, OAuthProvider, OAuthToken, Store,
+    Tenant, UsageRecorderConfig, User, UserId,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
@@ -16,6 +18,7 @@ use uuid::Uuid;
 // Named after the source backend (the suite counts tests per backend by module).
 backend_tests!(
     ; to_each_other: copies_everything, counts_and_copies_hold_every_tenant_as_the_app_role,
+    copy_keeps_a_long_text_or_refuses_it, copy_keeps_a_long_usage_endpoint_or_refuses_it,
     copy_fills_usage_partitions_of_every_month,
 );
 
@@ -270,6 +273,83 @@ async fn copy_fills_usage_partitions_of_every_month<A: TestBackend, B: TestBacke
                 assert!(names.contains(&name), "{name} missing from {names:?}");
             }
         }
+    }
+    Ok(())
+}
+
+/// A profile longer than the store accepts, written by raw SQL (as data from before the
+/// store's validation may be), copied to another backend: it arrives whole or the copy
+/// fails; it is never cut short.
+async fn copy_keeps_a_long_text_or_refuses_it<A: TestBackend, B: TestBackend>() -> eyre::Result<()>
+{
+    let source = TestDb::<A>::new().await?;
+    let user = source
+        .store
+        .create_user(&User::new("long@example.com", "hash"))
+        .await?;
+    let sql = A::of(PerBackend {
+        sqlite: "UPDATE users SET firstname = replace(hex(zeroblob(35000)), '0', 'x')",
+        postgres: "UPDATE users SET firstname = repeat('x', 70000)",
+        mysql: "UPDATE users SET firstname = REPEAT('x', 70000)",
+    });
+    let written = A::raw_execute(&source.admin_url(), sql).await;
+    let Ok(1) = written else {
+        // MySQL's TEXT holds 65535 bytes: nothing to copy from there.
+        eprintln!("source refused the long text: {written:?}");
+        return Ok(());
+    };
+    let target_db = TestDb::<B>::new().await?;
+    let target = target_db.reopen_with(source.key.clone()).await?;
+    match source.store.copy_into(&target).await {
+        Ok(report) => {
+            let copied = target.get_user(user).await?.expect("copied");
+            assert_eq!(
+                copied.firstname.map(|f| f.len()),
+                Some(70_000),
+                "{report:?}"
+            );
+        }
+        Err(error) => eprintln!("copy refused: {error}"),
+    }
+    Ok(())
+}
+
+/// As [`copy_keeps_a_long_text_or_refuses_it`], for a usage row's endpoint: the usage is
+/// copied in batches (on MySQL through `JSON_TABLE`).
+async fn copy_keeps_a_long_usage_endpoint_or_refuses_it<A: TestBackend, B: TestBackend>()
+-> eyre::Result<()> {
+    let source = TestDb::<A>::new().await?;
+    let user = source
+        .store
+        .create_user(&User::new("long@example.com", "hash"))
+        .await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    source.store.create_api_key(&key).await?;
+    let usage = ApiKeyUsage::new(key.id, "/a", "GET", 200);
+    source.store.record_api_usage(&usage).await?;
+    let sql = A::of(PerBackend {
+        sqlite: "UPDATE api_key_usage SET endpoint = replace(hex(zeroblob(35000)), '0', 'x')",
+        postgres: "UPDATE api_key_usage SET endpoint = repeat('x', 70000)",
+        mysql: "UPDATE api_key_usage SET endpoint = REPEAT('x', 70000)",
+    });
+    let written = A::raw_execute(&source.admin_url(), sql).await;
+    let Ok(1) = written else {
+        eprintln!("source refused the long text: {written:?}");
+        return Ok(());
+    };
+    let target_db = TestDb::<B>::new().await?;
+    let target = target_db.reopen_with(source.key.clone()).await?;
+    match source.store.copy_into(&target).await {
+        Ok(report) => {
+            let from = usage.timestamp - time::Duration::hours(1);
+            let to = usage.timestamp + time::Duration::hours(1);
+            let copied = target
+                .get_api_key_endpoint_usage(key.id, from, to, None)
+                .await?;
+            let lengths: Vec<_> = copied.iter().map(|e| e.endpoint.len()).collect();
+            assert_eq!(lengths, vec![70_000], "{report:?}");
+        }
+        Err(error) => eprintln!("copy refused: {error}"),
     }
     Ok(())
 }

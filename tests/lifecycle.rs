@@ -168,3 +168,37 @@ async fn a_missing_database_is_not_found_and_not_created_without_create_if_missi
     );
     Ok(())
 }
+
+/// MySQL only (the other backends have no `sql_mode`): the store makes every session
+/// strict, whatever the server's default.
+mod mysql_sessions {
+    use pierre_store::MySql;
+
+    use super::common::TestDb;
+
+    /// Each of several connections of the store's pool reports `STRICT_ALL_TABLES` in its
+    /// session `sql_mode` (which MariaDB's default, `STRICT_TRANS_TABLES,...`, lacks), so a
+    /// value too long for its column fails instead of being cut. The point is a server
+    /// whose default `sql_mode` is `''`; the shared test server's is not, and its global
+    /// setting is not ours to change. Checked by hand on a throwaway server set to `''`:
+    /// `scripts/with-mariadb sh -c 'mariadb --socket="$TEST_MYSQL_SOCKET" -uroot -e
+    /// "SET GLOBAL sql_mode = \"\"" && cargo test --test lifecycle --test copy -- mysql'`.
+    #[tokio::test]
+    async fn every_session_of_the_store_is_strict() -> eyre::Result<()> {
+        let db = TestDb::<MySql>::new().await?;
+        let mut connections = Vec::new();
+        for _ in 0..3 {
+            connections.push(db.store.pool().acquire().await?);
+        }
+        for connection in &mut connections {
+            let mode: String = sqlx::query_scalar("SELECT @@SESSION.sql_mode")
+                .fetch_one(&mut **connection)
+                .await?;
+            assert!(
+                mode.split(',').any(|m| m == "STRICT_ALL_TABLES"),
+                "sql_mode {mode:?}"
+            );
+        }
+        Ok(())
+    }
+}

@@ -12,6 +12,7 @@ backend_tests!(
     first_and_last_request_are_exact_to_the_microsecond,
     usage_rows_keep_their_fields,
     invalid_usage_is_rejected_and_nothing_is_written,
+    usage_recorded_while_its_user_is_deleted_leaves_no_orphan,
 );
 
 async fn user_with_key<B: TestBackend>(
@@ -255,6 +256,50 @@ async fn invalid_usage_is_rejected_and_nothing_is_written<B: TestBackend>() -> e
 
     assert_eq!(B::raw_count(&db.url, "api_key_usage").await?, 0);
     assert_eq!(B::raw_count(&db.url, "jwt_usage").await?, 0);
+    Ok(())
+}
+
+/// Usage recorded by two tasks while the key's user is deleted: every row goes with the
+/// user (none left behind), and a recording fails only with `NotFound`.
+async fn usage_recorded_while_its_user_is_deleted_leaves_no_orphan<B: TestBackend>()
+-> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let mut other_errors = Vec::new();
+    for round in 0..30 {
+        let user = db
+            .store
+            .create_user(&User::new(&format!("u{round}@example.com"), "hash"))
+            .await?;
+        let key = ApiKey::new(user, "key", &format!("h{round}"), "p");
+        db.store.create_api_key(&key).await?;
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = db.store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..200 {
+                        match store
+                            .record_api_usage(&ApiKeyUsage::new(key.id, "/a", "GET", 200))
+                            .await
+                        {
+                            Ok(()) => {}
+                            Err(Error::NotFound { .. }) => return None,
+                            Err(error) => return Some(error.to_string()),
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        if let Err(error) = db.store.delete_user(user).await {
+            other_errors.push(format!("delete: {error}"));
+        }
+        for writer in writers {
+            other_errors.extend(writer.await?);
+        }
+    }
+    let orphans = B::raw_count(&db.admin_url(), "api_key_usage").await?;
+    assert_eq!((orphans, other_errors), (0, vec![]));
     Ok(())
 }
 

@@ -6,7 +6,8 @@ mod common;
 
 use common::{TestBackend, TestDb};
 use pierre_store::{
-    ApiKeyTier, Error, User, UserCursor, UserFilter, UserId, UserProfile, UserStatus, UserTier,
+    ApiKey, ApiKeyTier, ApiKeyUsage, Error, Tenant, User, UserCursor, UserFilter, UserId,
+    UserProfile, UserStatus, UserTier,
 };
 use time::macros::datetime;
 
@@ -27,6 +28,9 @@ backend_tests!(
     suspend_refuses_bad_reasons_and_other_states,
     profile_and_tier_updates_change_only_their_fields,
     reactivating_a_never_approved_user_returns_it_to_pending,
+    refused_delete_of_a_tenant_owner_keeps_its_usage,
+    year_500_timestamps_round_trip,
+    duplicate_email_conflict_names_the_rule_not_the_email,
 );
 
 async fn round_trip_keeps_every_field<B: TestBackend>() -> eyre::Result<()> {
@@ -843,5 +847,57 @@ async fn profile_and_tier_updates_change_only_their_fields<B: TestBackend>() -> 
         db.store.update_user_tier(missing, UserTier::Basic).await,
         missing,
     );
+    Ok(())
+}
+
+/// A delete refused because the user owns a tenant takes nothing with it: its usage stays.
+async fn refused_delete_of_a_tenant_owner_keeps_its_usage<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let user = db
+        .store
+        .create_user(&User::new("o@example.com", "hash"))
+        .await?;
+    db.store.create_tenant(&Tenant::new("T", "t", user)).await?;
+    let key = ApiKey::new(user, "key", "h", "p");
+    db.store.create_api_key(&key).await?;
+    db.store
+        .record_api_usage(&ApiKeyUsage::new(key.id, "/a", "GET", 200))
+        .await?;
+    let refused = db.store.delete_user(user).await;
+    assert!(
+        matches!(refused, Err(Error::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(db.store.get_usage_stats(user).await?.total_requests, 1);
+    Ok(())
+}
+
+/// Timestamps far from now, to the microsecond, at both ends of the range every backend
+/// stores.
+async fn year_500_timestamps_round_trip<B: TestBackend>() -> eyre::Result<()> {
+    let db = TestDb::<B>::new().await?;
+    let mut user = User::new("old@example.com", "hash");
+    user.created_at = datetime!(0500-03-01 12:00:00.123456 UTC);
+    user.updated_at = datetime!(0001-01-01 00:00:00 UTC);
+    user.last_active = datetime!(9999-12-31 23:59:59.999999 UTC);
+    let id = db.store.create_user(&user).await?;
+    assert_eq!(db.store.get_user(id).await?, Some(user));
+    Ok(())
+}
+
+/// A duplicate email's conflict names the rule, never the email (which is personal data).
+async fn duplicate_email_conflict_names_the_rule_not_the_email<B: TestBackend>() -> eyre::Result<()>
+{
+    let db = TestDb::<B>::new().await?;
+    db.store
+        .create_user(&User::new("secret.person@example.com", "hash"))
+        .await?;
+    let err = db
+        .store
+        .create_user(&User::new("secret.person@example.com", "hash"))
+        .await
+        .expect_err("duplicate");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert!(!err.to_string().contains("secret.person"), "{err}");
     Ok(())
 }

@@ -6,9 +6,13 @@
 -- no LISTEN/NOTIFY: each store polls the counter (DATABASE_AUTH_POLL_MS), as on SQLite.
 --
 -- MySQL triggers fire per row and on every UPDATE (there is no UPDATE OF column list), so
--- the update triggers compare the watched columns with <=> (NULL-safe). A user's keys
--- deleted by ON DELETE CASCADE fire no trigger here, but the user's own delete does. One
--- row, id 1: a change while it is missing fails (SIGNAL) rather than go unseen.
+-- the update triggers compare the watched columns with <=> (NULL-safe). Text and JSON
+-- columns are compared as bytes (CAST(... AS BINARY), valid on MySQL 8 and MariaDB, where
+-- the BINARY operator is deprecated on MySQL): their utf8mb4_bin collation is PAD SPACE,
+-- under which 'key' <=> 'key ' is true, so a rename adding a trailing space would go
+-- unseen. A user's keys deleted by ON DELETE CASCADE fire no trigger here, but the user's
+-- own delete does. One row, id 1: a change while it is missing fails (SIGNAL) rather than
+-- go unseen.
 CREATE TABLE auth_changes (
     id      INT    NOT NULL,
     counter BIGINT NOT NULL,
@@ -29,13 +33,18 @@ END;
 
 CREATE TRIGGER auth_changes_api_keys_update AFTER UPDATE ON api_keys FOR EACH ROW
 BEGIN
-    IF NOT (OLD.id <=> NEW.id AND OLD.user_id <=> NEW.user_id AND OLD.name <=> NEW.name
-            AND OLD.key_hash <=> NEW.key_hash AND OLD.key_prefix <=> NEW.key_prefix
-            AND OLD.tier <=> NEW.tier AND OLD.scopes <=> NEW.scopes
+    IF NOT (CAST(OLD.id AS BINARY) <=> CAST(NEW.id AS BINARY)
+            AND CAST(OLD.user_id AS BINARY) <=> CAST(NEW.user_id AS BINARY)
+            AND CAST(OLD.name AS BINARY) <=> CAST(NEW.name AS BINARY)
+            AND CAST(OLD.key_hash AS BINARY) <=> CAST(NEW.key_hash AS BINARY)
+            AND CAST(OLD.key_prefix AS BINARY) <=> CAST(NEW.key_prefix AS BINARY)
+            AND CAST(OLD.tier AS BINARY) <=> CAST(NEW.tier AS BINARY)
+            AND CAST(OLD.scopes AS BINARY) <=> CAST(NEW.scopes AS BINARY)
             AND OLD.is_active <=> NEW.is_active
             AND OLD.rate_limit_override <=> NEW.rate_limit_override
-            AND OLD.expires_at <=> NEW.expires_at AND OLD.created_at <=> NEW.created_at
-            AND OLD.metadata <=> NEW.metadata) THEN
+            AND OLD.expires_at <=> NEW.expires_at
+            AND OLD.created_at <=> NEW.created_at
+            AND CAST(OLD.metadata AS BINARY) <=> CAST(NEW.metadata AS BINARY)) THEN
         CALL auth_changed();
     END IF;
 END;
@@ -45,7 +54,8 @@ CREATE TRIGGER auth_changes_api_keys_delete AFTER DELETE ON api_keys FOR EACH RO
 
 CREATE TRIGGER auth_changes_users_update AFTER UPDATE ON users FOR EACH ROW
 BEGIN
-    IF NOT (OLD.id <=> NEW.id AND OLD.status <=> NEW.status) THEN
+    IF NOT (CAST(OLD.id AS BINARY) <=> CAST(NEW.id AS BINARY)
+            AND CAST(OLD.status AS BINARY) <=> CAST(NEW.status AS BINARY)) THEN
         CALL auth_changed();
     END IF;
 END;
@@ -55,12 +65,15 @@ CREATE TRIGGER auth_changes_users_delete AFTER DELETE ON users FOR EACH ROW
 
 CREATE TRIGGER auth_changes_a2a_clients_update AFTER UPDATE ON a2a_clients FOR EACH ROW
 BEGIN
-    IF NOT (OLD.id <=> NEW.id AND OLD.name <=> NEW.name
-            AND OLD.api_key_hash <=> NEW.api_key_hash
-            AND OLD.capabilities <=> NEW.capabilities
+    IF NOT (CAST(OLD.id AS BINARY) <=> CAST(NEW.id AS BINARY)
+            AND CAST(OLD.name AS BINARY) <=> CAST(NEW.name AS BINARY)
+            AND CAST(OLD.api_key_hash AS BINARY) <=> CAST(NEW.api_key_hash AS BINARY)
+            AND CAST(OLD.capabilities AS BINARY) <=> CAST(NEW.capabilities AS BINARY)
             AND OLD.rate_limit_per_day <=> NEW.rate_limit_per_day
-            AND OLD.is_active <=> NEW.is_active AND OLD.created_at <=> NEW.created_at
-            AND OLD.metadata <=> NEW.metadata AND OLD.revoked_at <=> NEW.revoked_at) THEN
+            AND OLD.is_active <=> NEW.is_active
+            AND OLD.created_at <=> NEW.created_at
+            AND CAST(OLD.metadata AS BINARY) <=> CAST(NEW.metadata AS BINARY)
+            AND OLD.revoked_at <=> NEW.revoked_at) THEN
         CALL auth_changed();
     END IF;
 END;

@@ -165,9 +165,9 @@ impl<B: Backend> Store<B> {
     /// Runs on the primary.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, a
-    /// negative rate limit, or a client both active and revoked; [`Error::Conflict`] when
-    /// the key hash or id is taken.
+    /// [`Error::InvalidInput`] for an empty or over-long name, hash or capability, a hash
+    /// with whitespace or a control character, a negative rate limit, or a client both
+    /// active and revoked; [`Error::Conflict`] when the key hash or id is taken.
     pub async fn create_a2a_client(&self, client: &A2AClient) -> Result<A2AClientId> {
         self.observe(
             "create_a2a_client",
@@ -183,7 +183,7 @@ impl<B: Backend> Store<B> {
         client: &A2AClient,
     ) -> Result<A2AClientId> {
         validate::name("name", &client.name)?;
-        validate::required("api_key_hash", &client.api_key_hash, validate::MAX_NAME_LEN)?;
+        validate::key_hash("api_key_hash", &client.api_key_hash)?;
         validate::labels("capabilities", &client.capabilities)?;
         validate::non_negative_i64("rate_limit_per_day", client.rate_limit_per_day)?;
         validate::json("metadata", &client.metadata)?;
@@ -229,7 +229,8 @@ impl<B: Backend> Store<B> {
         .await
     }
 
-    /// The client whose API key has this hash, active or not.
+    /// The client whose API key has this hash, active or not. `None`, without a query, for
+    /// a hash the store would not accept (see [`Store::create_a2a_client`]).
     ///
     /// Runs on the primary.
     ///
@@ -237,6 +238,9 @@ impl<B: Backend> Store<B> {
     /// [`Error::Database`].
     pub async fn get_system_user_by_api_key(&self, key_hash: &str) -> Result<Option<A2AClient>> {
         self.observe("get_system_user_by_api_key", async move {
+            if validate::key_hash("api_key_hash", key_hash).is_err() {
+                return Ok(None);
+            }
             Ok(B::select_a2a_client_by_key_hash(&self.pool, key_hash)
                 .await?
                 .map(a2a_client_from_row))

@@ -143,8 +143,8 @@ impl<B: Backend> Store<B> {
     /// Runs on the primary.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty or over-long name, hash, prefix or scope, or a
-    /// negative counter; [`Error::Conflict`] when the hash or id is taken;
+    /// [`Error::InvalidInput`] for an empty or over-long name, hash, prefix or scope, a hash
+    /// with whitespace or a control character, or a negative counter; [`Error::Conflict`] when the hash or id is taken;
     /// [`Error::NotFound`] when the user does not exist.
     pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
         self.observe("create_api_key", self.create_api_key_unobserved(key))
@@ -161,7 +161,9 @@ impl<B: Backend> Store<B> {
         Ok(key.id)
     }
 
-    /// The key with this hash, active or not, expired or not: the caller decides.
+    /// The key with this hash, active or not, expired or not: the caller decides. `None`,
+    /// without a query, for a hash the store would not accept (see
+    /// [`Store::create_api_key`]).
     ///
     /// Runs on the primary.
     ///
@@ -172,6 +174,9 @@ impl<B: Backend> Store<B> {
     /// written yet (see [`Store::authenticate_api_key`]).
     pub async fn get_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         self.observe("get_api_key_by_hash", async move {
+            if validate::key_hash("key_hash", key_hash).is_err() {
+                return Ok(None);
+            }
             let _no_flush = self.no_usage_flush().await;
             B::select_api_key_by_hash(&self.pool, key_hash)
                 .await?
@@ -222,7 +227,7 @@ impl<B: Backend> Store<B> {
 
 fn api_key_row(key: &ApiKey) -> Result<ApiKeyRow> {
     validate::name("name", &key.name)?;
-    validate::required("key_hash", &key.key_hash, validate::MAX_NAME_LEN)?;
+    validate::key_hash("key_hash", &key.key_hash)?;
     validate::required("key_prefix", &key.key_prefix, validate::MAX_NAME_LEN)?;
     validate::labels("scopes", &key.scopes)?;
     validate::non_negative_i64("usage_count", key.usage_count)?;

@@ -32,9 +32,25 @@ impl Lifecycle for MySql {
     async fn connect(config: &StoreConfig) -> sqlx::Result<MySqlPool> {
         // sqlx sets the session's time_zone to +00:00 and its character set to utf8mb4; the
         // store never relies on the first (DATETIME has no zone) and the schema sets the
-        // second on every table.
+        // second on every table. Every session is made strict (STRICT_ALL_TABLES added to
+        // the server's sql_mode), so that on a server whose default is not strict a value
+        // too long or out of range for its column fails instead of being cut or zeroed.
         let options = MySqlConnectOptions::from_str(&config.database_url)?;
-        config.pool_options().connect_with(options).await
+        config
+            .pool_options()
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query!(
+                        "SET SESSION sql_mode =
+                             CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
+                    )
+                    .execute(conn)
+                    .await
+                    .map(drop)
+                })
+            })
+            .connect_with(options)
+            .await
     }
 
     fn is_missing_database(error: &sqlx::Error) -> bool {

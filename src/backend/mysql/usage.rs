@@ -162,7 +162,8 @@ impl UsageQueries for MySql {
         // LOCK IN SHARE MODE (so it cannot be deleted before the rows commit) and leaves
         // out the rows of a missing key. STRAIGHT_JOIN keeps the rows first and each key
         // looked up by its primary key: with few keys the optimizer would otherwise scan
-        // (and lock) every key.
+        // (and lock) every key. Text columns are LONGTEXT, never cut short, and go
+        // through CAST (`json_rows` says why).
         let batch: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -185,22 +186,25 @@ impl UsageQueries for MySql {
             "INSERT INTO api_key_usage (api_key_id, `timestamp`, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent, error_message)
-             SELECT k.id, b.at, b.endpoint, b.method, b.status_code, b.response_time_ms,
-                b.request_size_bytes, b.response_size_bytes, b.ip_address, b.user_agent,
-                b.error_message
+             SELECT k.id, b.at, CAST(b.endpoint AS CHAR CHARACTER SET utf8mb4),
+                CAST(b.method AS CHAR CHARACTER SET utf8mb4), b.status_code, b.response_time_ms,
+                b.request_size_bytes, b.response_size_bytes,
+                CAST(b.ip_address AS CHAR CHARACTER SET utf8mb4),
+                CAST(b.user_agent AS CHAR CHARACTER SET utf8mb4),
+                CAST(b.error_message AS CHAR CHARACTER SET utf8mb4)
              FROM JSON_TABLE(?, '$[*]' COLUMNS (
                 n FOR ORDINALITY,
                 api_key_id CHAR(36) CHARACTER SET ascii PATH '$[0]',
                 at DATETIME(6) PATH '$[1]',
-                endpoint TEXT CHARACTER SET utf8mb4 PATH '$[2]',
-                method TEXT CHARACTER SET utf8mb4 PATH '$[3]',
+                endpoint LONGTEXT CHARACTER SET utf8mb4 PATH '$[2]',
+                method LONGTEXT CHARACTER SET utf8mb4 PATH '$[3]',
                 status_code BIGINT PATH '$[4]',
                 response_time_ms BIGINT PATH '$[5]',
                 request_size_bytes BIGINT PATH '$[6]',
                 response_size_bytes BIGINT PATH '$[7]',
-                ip_address TEXT CHARACTER SET utf8mb4 PATH '$[8]',
-                user_agent TEXT CHARACTER SET utf8mb4 PATH '$[9]',
-                error_message TEXT CHARACTER SET utf8mb4 PATH '$[10]')) AS b
+                ip_address LONGTEXT CHARACTER SET utf8mb4 PATH '$[8]',
+                user_agent LONGTEXT CHARACTER SET utf8mb4 PATH '$[9]',
+                error_message LONGTEXT CHARACTER SET utf8mb4 PATH '$[10]')) AS b
              STRAIGHT_JOIN api_keys k ON k.id = b.api_key_id
              ORDER BY b.n LOCK IN SHARE MODE",
             json_array(&batch)?
@@ -214,6 +218,8 @@ impl UsageQueries for MySql {
         conn: &mut MySqlConnection,
         rows: &[JwtUsageRow],
     ) -> sqlx::Result<u64> {
+        // Text columns are LONGTEXT, never cut short, and go through CAST (`json_rows`
+        // says why).
         let batch: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -235,20 +241,23 @@ impl UsageQueries for MySql {
             "INSERT INTO jwt_usage (user_id, `timestamp`, endpoint, method, status_code,
                 response_time_ms, request_size_bytes, response_size_bytes, ip_address,
                 user_agent)
-             SELECT u.id, b.at, b.endpoint, b.method, b.status_code, b.response_time_ms,
-                b.request_size_bytes, b.response_size_bytes, b.ip_address, b.user_agent
+             SELECT u.id, b.at, CAST(b.endpoint AS CHAR CHARACTER SET utf8mb4),
+                CAST(b.method AS CHAR CHARACTER SET utf8mb4), b.status_code, b.response_time_ms,
+                b.request_size_bytes, b.response_size_bytes,
+                CAST(b.ip_address AS CHAR CHARACTER SET utf8mb4),
+                CAST(b.user_agent AS CHAR CHARACTER SET utf8mb4)
              FROM JSON_TABLE(?, '$[*]' COLUMNS (
                 n FOR ORDINALITY,
                 user_id CHAR(36) CHARACTER SET ascii PATH '$[0]',
                 at DATETIME(6) PATH '$[1]',
-                endpoint TEXT CHARACTER SET utf8mb4 PATH '$[2]',
-                method TEXT CHARACTER SET utf8mb4 PATH '$[3]',
+                endpoint LONGTEXT CHARACTER SET utf8mb4 PATH '$[2]',
+                method LONGTEXT CHARACTER SET utf8mb4 PATH '$[3]',
                 status_code BIGINT PATH '$[4]',
                 response_time_ms BIGINT PATH '$[5]',
                 request_size_bytes BIGINT PATH '$[6]',
                 response_size_bytes BIGINT PATH '$[7]',
-                ip_address TEXT CHARACTER SET utf8mb4 PATH '$[8]',
-                user_agent TEXT CHARACTER SET utf8mb4 PATH '$[9]')) AS b
+                ip_address LONGTEXT CHARACTER SET utf8mb4 PATH '$[8]',
+                user_agent LONGTEXT CHARACTER SET utf8mb4 PATH '$[9]')) AS b
              STRAIGHT_JOIN users u ON u.id = b.user_id
              ORDER BY b.n LOCK IN SHARE MODE",
             json_array(&batch)?
