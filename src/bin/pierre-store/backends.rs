@@ -259,7 +259,24 @@ async fn run_tool(tool: &str, url: &str, args: &[&str], path: Option<&Path>) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::with_all_tenants;
+    use pierre_store::MySql;
+
+    use super::{AdminBackend, with_all_tenants};
+
+    #[test]
+    fn the_mysql_missing_database_hint_names_the_urls_database() {
+        let hint =
+            MySql::missing_database_hint("mysql://app:pw@db:3306/shop_store?ssl-mode=required");
+        assert!(
+            hint.contains("CREATE DATABASE shop_store CHARACTER SET")
+                && hint.contains("ON shop_store.* TO"),
+            "{hint}"
+        );
+        let hint = MySql::missing_database_hint("mysql://app@db/odd%60name-1");
+        assert!(hint.contains("CREATE DATABASE `odd``name-1` "), "{hint}");
+        let hint = MySql::missing_database_hint("mysql://app@db");
+        assert!(hint.contains("CREATE DATABASE <database> "), "{hint}");
+    }
 
     #[test]
     fn the_all_tenants_setting_joins_any_options_already_given() {
