@@ -53,6 +53,13 @@ pub trait Lifecycle: sqlx::Database {
         pool: &Pool<Self>,
         target: Option<i64>,
     ) -> impl Future<Output = Result<(), MigrateError>> + Send;
+    /// Whether the server refuses this connection's user the `CREATE TRIGGER` and
+    /// `CREATE PROCEDURE` statements of the schema because of binary logging (MySQL error
+    /// 1419): binary logging on (`@@log_bin`), `@@log_bin_trust_function_creators` off,
+    /// and no `SUPER` privilege. Always `false` on SQLite and PostgreSQL (no statement).
+    fn select_routines_refused(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = sqlx::Result<bool>> + Send;
     /// Whether sqlx's `_sqlx_migrations` table exists.
     fn migrations_table_exists(
         pool: &Pool<Self>,

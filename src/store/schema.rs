@@ -8,6 +8,15 @@ use crate::{Backend, Error, Result, Store};
 
 use super::convert::stored_count;
 
+/// What [`Store::check_migration_privileges`] says when the server refuses the schema's
+/// triggers and procedure.
+const ROUTINES_REFUSED: &str = "the MySQL / MariaDB server has binary logging on and lets \
+    only users with the SUPER privilege create triggers and procedures (error 1419), which \
+    the schema has; nothing was changed. As an administrator, either run `SET GLOBAL \
+    log_bin_trust_function_creators = 1` and also set `log_bin_trust_function_creators = 1` \
+    in the server's configuration (so that it survives a restart), or run this as a user \
+    with SUPER";
+
 /// One migration, as this build knows it and as the database recorded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationInfo {
@@ -52,6 +61,9 @@ impl<B: Backend> Store<B> {
     /// Runs on the primary.
     ///
     /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when a migration is pending and the user may
+    /// not create its triggers and procedure (see [`Store::check_migration_privileges`]);
+    /// nothing is applied.
     /// [`Error::Migration`](crate::Error::Migration) when a migration fails, when an applied
     /// migration's checksum differs from the embedded file, or when the database has applied
     /// a migration this build does not know (it is newer than this build). Nothing is
@@ -59,6 +71,7 @@ impl<B: Backend> Store<B> {
     /// current month's partitions are missing and cannot be created.
     pub async fn migrate(&self) -> Result<()> {
         self.observe("migrate", async move {
+            self.check_privileges_if_pending(i64::MAX).await?;
             B::migrate(&self.pool, None).await?;
             self.create_partitions_after_migrate().await
         })
@@ -113,10 +126,43 @@ impl<B: Backend> Store<B> {
                     ),
                 ));
             }
+            self.check_privileges_if_pending(version).await?;
             B::migrate(&self.pool, Some(version)).await?;
             Ok(())
         })
         .await
+    }
+
+    /// Checks that the connection's user may create the schema's triggers and procedure.
+    /// Only MySQL / MariaDB may refuse them: a server with binary logging on
+    /// (`log_bin`) and `log_bin_trust_function_creators` off lets only a user with the
+    /// `SUPER` privilege create triggers and routines (error 1419), so there a migration
+    /// or restore by an ordinary user would fail half-way. [`Store::migrate`] checks this
+    /// before applying anything; call it before any other work that re-creates them.
+    ///
+    /// Runs on the primary.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the user may not, saying what to do;
+    /// [`Error::Database`](crate::Error::Database).
+    pub async fn check_migration_privileges(&self) -> Result<()> {
+        if B::select_routines_refused(&self.pool).await? {
+            return Err(Error::Config(ROUTINES_REFUSED.into()));
+        }
+        Ok(())
+    }
+
+    /// [`Store::check_migration_privileges`] when a migration up to `version` is pending.
+    async fn check_privileges_if_pending(&self, version: i64) -> Result<()> {
+        let pending = self
+            .read_migration_status()
+            .await?
+            .iter()
+            .any(|m| m.known && !m.applied && m.version <= version);
+        if pending {
+            self.check_migration_privileges().await?;
+        }
+        Ok(())
     }
 
     /// The highest successfully applied migration, or `None` for a database never migrated.

@@ -91,6 +91,25 @@ impl Lifecycle for MySql {
         }
     }
 
+    async fn select_routines_refused(pool: &MySqlPool) -> sqlx::Result<bool> {
+        // information_schema.user_privileges names its grantee `'user'@'host'`;
+        // CURRENT_USER() gives `user@host` unquoted (the host never holds an `@`, the user
+        // may). A user with SUPER (e.g. `GRANT ALL PRIVILEGES ON *.*`) may create
+        // triggers and routines whatever the binary logging.
+        sqlx::query_scalar!(
+            "SELECT (@@log_bin AND NOT @@log_bin_trust_function_creators AND NOT EXISTS (
+                 SELECT 1 FROM information_schema.user_privileges
+                 WHERE privilege_type = 'SUPER'
+                   AND grantee = CONCAT('''',
+                       LEFT(CURRENT_USER(), CHAR_LENGTH(CURRENT_USER())
+                           - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1),
+                       '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')))
+             AS `refused!: bool`"
+        )
+        .fetch_one(pool)
+        .await
+    }
+
     async fn migrations_table_exists(pool: &MySqlPool) -> sqlx::Result<bool> {
         sqlx::query_scalar!(
             "SELECT EXISTS (SELECT 1 FROM information_schema.tables

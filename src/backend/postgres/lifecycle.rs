@@ -123,6 +123,11 @@ impl Lifecycle for Postgres {
         }
     }
 
+    async fn select_routines_refused(_pool: &PgPool) -> sqlx::Result<bool> {
+        // No binary logging here: nothing refuses the schema's triggers and functions.
+        Ok(false)
+    }
+
     async fn migrations_table_exists(pool: &PgPool) -> sqlx::Result<bool> {
         sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "exists!""#)
             .fetch_one(pool)

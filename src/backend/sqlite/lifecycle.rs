@@ -73,6 +73,11 @@ impl Lifecycle for Sqlite {
         }
     }
 
+    async fn select_routines_refused(_pool: &SqlitePool) -> sqlx::Result<bool> {
+        // No binary logging here: nothing refuses the schema's triggers and functions.
+        Ok(false)
+    }
+
     async fn migrations_table_exists(pool: &SqlitePool) -> sqlx::Result<bool> {
         sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM sqlite_master

@@ -3,14 +3,17 @@
 use std::{future::Future, path::Path, process::Stdio};
 
 use eyre::{WrapErr, bail, eyre};
-use pierre_store::{Backend, MySql, Postgres, Sqlite, StagedFile, Store};
+use pierre_store::{
+    Backend, EncryptionKey, MySql, Postgres, Sqlite, StagedFile, Store, redact_url,
+};
 
 use crate::mysql_tools;
 
 /// A backend the admin tool can back up and restore.
 pub trait AdminBackend: Backend {
-    /// What to do about a database that does not exist, for the error that says so.
-    const MISSING_DATABASE_HINT: &'static str;
+    /// What to do about the database at `url`, which does not exist, for the error that
+    /// says so.
+    fn missing_database_hint(url: &str) -> String;
     /// Writes a backup of the database behind `store` to `path`.
     fn backup(
         store: &Store<Self>,
@@ -22,8 +25,9 @@ pub trait AdminBackend: Backend {
 }
 
 impl AdminBackend for Sqlite {
-    const MISSING_DATABASE_HINT: &'static str =
-        "the file does not exist; `pierre-store init` creates one (check the path first)";
+    fn missing_database_hint(_url: &str) -> String {
+        "the file does not exist; `pierre-store init` creates one (check the path first)".into()
+    }
 
     async fn backup(store: &Store<Self>, _url: &str, path: &Path) -> eyre::Result<()> {
         Ok(store.backup_to(path).await?)
@@ -35,8 +39,11 @@ impl AdminBackend for Sqlite {
 }
 
 impl AdminBackend for Postgres {
-    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; create it \
-        (`createdb`, or `CREATE DATABASE ... OWNER <role>`), then run `pierre-store init`";
+    fn missing_database_hint(_url: &str) -> String {
+        "the server has no such database; create it (`createdb`, or `CREATE DATABASE ... \
+         OWNER <role>`), then run `pierre-store init`"
+            .into()
+    }
 
     /// `pg_dump --format=custom` into a [`StagedFile`]: private (0600), never replacing
     /// anything, at `path` only once complete. On a database with migration
@@ -96,10 +103,20 @@ impl AdminBackend for Postgres {
 }
 
 impl AdminBackend for MySql {
-    const MISSING_DATABASE_HINT: &'static str = "the server has no such database; as an \
-        administrator, create it (`CREATE DATABASE pierre CHARACTER SET utf8mb4 COLLATE \
-        utf8mb4_bin`) and grant it to the store's user (`GRANT ALL PRIVILEGES ON pierre.* TO \
-        'app'@'%'`), then run `pierre-store init`";
+    fn missing_database_hint(url: &str) -> String {
+        // Quoted only when it must be, the hint being quoted itself.
+        let name = match mysql_tools::database_name(url) {
+            None => "<database>".to_owned(),
+            Some(name) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => name,
+            Some(name) => format!("`{}`", name.replace('`', "``")),
+        };
+        format!(
+            "the server has no such database; as an administrator, create it (`CREATE \
+             DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`) and grant it to the \
+             store's user (`GRANT ALL PRIVILEGES ON {name}.* TO 'app'@'%'`), then run \
+             `pierre-store init`"
+        )
+    }
 
     /// `mariadb-dump` (or `mysqldump`) into a [`StagedFile`]: private (0600), never
     /// replacing anything, at `path` only once the dump is complete. See
@@ -111,8 +128,18 @@ impl AdminBackend for MySql {
     }
 
     /// Drops everything in the database, then runs the dump through `mariadb` (or `mysql`):
-    /// see [`mysql_tools::restore`].
+    /// see [`mysql_tools::restore`]. Refused first, nothing changed, when the server would
+    /// refuse the user the dump's triggers and procedure
+    /// ([`Store::check_migration_privileges`]): dropping the tables and then failing at the
+    /// first trigger would lose the data.
     async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
+        // The check reads no encrypted column: any key will do.
+        let store = Store::<MySql>::new(url, EncryptionKey::generate())
+            .await
+            .wrap_err_with(|| format!("cannot open {}", redact_url(url)))?;
+        let checked = store.check_migration_privileges().await;
+        store.close().await;
+        checked.wrap_err("cannot restore")?;
         mysql_tools::restore(url, path).await
     }
 }
@@ -232,7 +259,24 @@ async fn run_tool(tool: &str, url: &str, args: &[&str], path: Option<&Path>) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::with_all_tenants;
+    use pierre_store::MySql;
+
+    use super::{AdminBackend, with_all_tenants};
+
+    #[test]
+    fn the_mysql_missing_database_hint_names_the_urls_database() {
+        let hint =
+            MySql::missing_database_hint("mysql://app:pw@db:3306/shop_store?ssl-mode=required");
+        assert!(
+            hint.contains("CREATE DATABASE shop_store CHARACTER SET")
+                && hint.contains("ON shop_store.* TO"),
+            "{hint}"
+        );
+        let hint = MySql::missing_database_hint("mysql://app@db/odd%60name-1");
+        assert!(hint.contains("CREATE DATABASE `odd``name-1` "), "{hint}");
+        let hint = MySql::missing_database_hint("mysql://app@db");
+        assert!(hint.contains("CREATE DATABASE <database> "), "{hint}");
+    }
 
     #[test]
     fn the_all_tenants_setting_joins_any_options_already_given() {

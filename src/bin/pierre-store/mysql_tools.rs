@@ -118,6 +118,11 @@ pub async fn restore(url: &str, path: &Path) -> eyre::Result<()> {
     check(&loaded, PARTLY_RESTORED)
 }
 
+/// The database the `mysql://` URL names, if the URL is well-formed and names one.
+pub fn database_name(url: &str) -> Option<String> {
+    Target::parse(url).ok().map(|target| target.database)
+}
+
 /// What a restore that failed part-way leaves.
 const PARTLY_RESTORED: &str = "the database may now be partly restored (MySQL cannot undo \
                                the tables it already replaced): fix the cause and restore again";

@@ -175,7 +175,7 @@ async fn connect<B: AdminBackend>(
         }) => bail!(
             "no database at {}: {}",
             redact_url(url),
-            B::MISSING_DATABASE_HINT
+            B::missing_database_hint(url)
         ),
         result => result.wrap_err_with(|| format!("cannot open {}", redact_url(url))),
     }
