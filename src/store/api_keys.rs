@@ -144,8 +144,8 @@ impl<B: Backend> Store<B> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or over-long name, hash, prefix or scope, a hash
-    /// with whitespace or a control character, or a negative counter; [`Error::Conflict`] when the hash or id is taken;
-    /// [`Error::NotFound`] when the user does not exist.
+    /// with whitespace or a control character, or a negative counter; [`Error::Conflict`]
+    /// when the hash or id is taken; [`Error::NotFound`] when the user does not exist.
     pub async fn create_api_key(&self, key: &ApiKey) -> Result<ApiKeyId> {
         self.observe("create_api_key", self.create_api_key_unobserved(key))
             .await

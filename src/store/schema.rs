@@ -153,14 +153,19 @@ impl<B: Backend> Store<B> {
     }
 
     /// [`Store::check_migration_privileges`] when a migration up to `version` is pending.
+    /// The privileges are asked first: on SQLite and PostgreSQL that runs no statement, so
+    /// the migration status is read only where the server refuses the routines.
     async fn check_privileges_if_pending(&self, version: i64) -> Result<()> {
+        if !B::select_routines_refused(&self.pool).await? {
+            return Ok(());
+        }
         let pending = self
             .read_migration_status()
             .await?
             .iter()
             .any(|m| m.known && !m.applied && m.version <= version);
         if pending {
-            self.check_migration_privileges().await?;
+            return Err(Error::Config(ROUTINES_REFUSED.into()));
         }
         Ok(())
     }

@@ -246,15 +246,21 @@ async fn run_tool(tool: &str, url: &str, args: &[&str], path: Option<&Path>) -> 
             }
         })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines = stderr_lines(&output.stderr);
         return Err(eyre!("{}", lines.join(" / "))).wrap_err(format!("{tool} failed"));
     }
     Ok(())
+}
+
+/// A client tool's standard error as its non-blank lines, trimmed: what its failure says,
+/// to put on one line.
+pub fn stderr_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

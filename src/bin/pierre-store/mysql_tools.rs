@@ -380,16 +380,11 @@ fn check(tool: &Tool, outcome: &str) -> eyre::Result<()> {
     if tool.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&tool.stderr);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let errors: Vec<&str> = lines
+    let lines = crate::backends::stderr_lines(&tool.stderr);
+    let errors: Vec<String> = lines
         .iter()
-        .copied()
         .filter(|l| l.starts_with("ERROR"))
+        .cloned()
         .collect();
     let message = if errors.is_empty() { lines } else { errors };
     bail!("{} failed: {}; {outcome}", tool.name, message.join(" / "))
